@@ -1,0 +1,321 @@
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const slackId = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}[A-Z0-9]+$`), `must be a Slack id starting with ${prefix}`);
+
+const repoSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, dot, dash or underscore'),
+    url: z.string().min(1),
+    defaultBranch: z.string().min(1).optional(),
+    channels: z.array(slackId('[CGD]')).default([]),
+    github: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')
+      .optional(),
+    checks: z.array(z.string().min(1)).default([]),
+    instructions: z.string().optional(),
+    allowedDomains: z.array(z.string().min(1)).default([]),
+    allowLifecycleScripts: z.boolean().default(false),
+    allowWorkflowChanges: z.boolean().default(false),
+  })
+  .strict();
+
+const digestSchema = z
+  .object({
+    channel: slackId('[CGD]'),
+    schedule: z.string().min(1),
+    timezone: z.string().min(1).default('UTC'),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    repos: z.array(repoSchema).default([]),
+    access: z
+      .object({ writers: z.array(slackId('[UW]')).default([]) })
+      .strict()
+      .default({ writers: [] }),
+    digests: z.array(digestSchema).default([]),
+    channels: z.record(z.string(), z.object({ instructions: z.string().optional() }).strict()).default({}),
+    model: z
+      .object({
+        name: z.string().optional(),
+        prices: z
+          .record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }))
+          .default({}),
+      })
+      .strict()
+      .default({ prices: {} }),
+    limits: z
+      .object({
+        maxSteps: z.number().int().positive().default(40),
+        wallTimeSeconds: z.number().positive().default(600),
+        commandTimeoutSeconds: z.number().positive().default(120),
+        jobTokens: z.number().int().positive().default(400_000),
+        channelDailyTokens: z.number().int().positive().optional(),
+        maxChangedFiles: z.number().int().positive().default(10),
+        maxChangedLines: z.number().int().positive().default(400),
+        worktreeIdleHours: z.number().positive().default(72),
+      })
+      .strict()
+      .default({
+        maxSteps: 40,
+        wallTimeSeconds: 600,
+        commandTimeoutSeconds: 120,
+        jobTokens: 400_000,
+        maxChangedFiles: 10,
+        maxChangedLines: 400,
+        worktreeIdleHours: 72,
+      }),
+    git: z
+      .object({
+        authorName: z.string().default('shipmate'),
+        authorEmail: z.string().default('shipmate@users.noreply.github.com'),
+        branchPrefix: z.string().default('shipmate/'),
+      })
+      .strict()
+      .default({
+        authorName: 'shipmate',
+        authorEmail: 'shipmate@users.noreply.github.com',
+        branchPrefix: 'shipmate/',
+      }),
+    pullRequests: z
+      .object({ draft: z.boolean().default(true) })
+      .strict()
+      .default({ draft: true }),
+  })
+  .strict();
+
+export type RepoConfig = z.infer<typeof repoSchema> & { defaultBranch: string | undefined };
+export type DigestConfig = z.infer<typeof digestSchema>;
+type FileConfig = z.infer<typeof fileSchema>;
+
+export type SlackMode = 'http' | 'socket' | 'playground';
+
+export interface Config {
+  slack: {
+    mode: SlackMode;
+    botToken: string;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string | undefined;
+  };
+  host: string;
+  port: number;
+  model: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    name: string;
+    configured: boolean;
+    prices: FileConfig['model']['prices'];
+  };
+  github: { token: string | undefined; apiUrl: string | undefined };
+  dataDir: string;
+  configFile: string | undefined;
+  repos: RepoConfig[];
+  access: { writers: string[] };
+  digests: DigestConfig[];
+  channels: FileConfig['channels'];
+  limits: FileConfig['limits'];
+  git: FileConfig['git'];
+  pullRequests: FileConfig['pullRequests'];
+  concurrency: number;
+  sandbox: 'on' | 'off';
+  drainSeconds: number;
+  logLevel: string;
+  /** Literal secret values; every outgoing text is scrubbed of them. */
+  secrets: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses env and the optional YAML file once. Every problem is listed, each naming its variable or key. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const configFile = env.SHIPMATE_CONFIG ? resolve(env.SHIPMATE_CONFIG) : undefined;
+  const file = configFile ? readConfigFile(configFile, problems) : fileSchema.parse({});
+
+  const slack = readSlack(env, problems);
+  const port = readInteger(env, 'PORT', 3000, problems, { min: 0, max: 65535 });
+  const concurrency = readInteger(env, 'SHIPMATE_CONCURRENCY', 4, problems, { min: 1, max: 64 });
+  const drainSeconds = readInteger(env, 'SHIPMATE_DRAIN_SECONDS', 30, problems, { min: 0, max: 3600 });
+  const sandbox = env.SHIPMATE_SANDBOX ?? 'on';
+  if (sandbox !== 'on' && sandbox !== 'off') {
+    problems.push(`SHIPMATE_SANDBOX must be "on" or "off" (got "${sandbox}").`);
+  }
+
+  const repos: RepoConfig[] = file.repos.map((repo) => ({ ...repo, defaultBranch: repo.defaultBranch }));
+  if (env.SHIPMATE_REPO) {
+    repos.unshift(repoFromEnv(env.SHIPMATE_REPO));
+  }
+  const names = new Set<string>();
+  for (const repo of repos) {
+    if (names.has(repo.name))
+      problems.push(`repos: the name "${repo.name}" is used twice${where(configFile)}.`);
+    names.add(repo.name);
+  }
+
+  for (const url of [env.SLACK_API_URL, env.OPENAI_BASE_URL, env.GITHUB_API_URL]) {
+    if (url && !/^https?:\/\//.test(url))
+      problems.push(`${nameOfUrl(env, url)} must be an http(s) URL (got "${url}").`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const apiKey = env.OPENAI_API_KEY || undefined;
+  const baseUrl = env.OPENAI_BASE_URL || undefined;
+  const config: Config = {
+    slack,
+    host: env.SHIPMATE_HOST ?? (slack.mode === 'playground' ? '127.0.0.1' : '0.0.0.0'),
+    port,
+    model: {
+      apiKey,
+      baseUrl,
+      name: env.SHIPMATE_MODEL || file.model.name || 'gpt-4.1',
+      configured: Boolean(apiKey || baseUrl),
+      prices: file.model.prices,
+    },
+    github: { token: env.GITHUB_TOKEN || undefined, apiUrl: env.GITHUB_API_URL || undefined },
+    dataDir: resolve(env.SHIPMATE_DATA_DIR || './.shipmate'),
+    configFile,
+    repos,
+    access: file.access,
+    digests: file.digests,
+    channels: file.channels,
+    limits: file.limits,
+    git: file.git,
+    pullRequests: file.pullRequests,
+    concurrency,
+    sandbox: sandbox as 'on' | 'off',
+    drainSeconds,
+    logLevel: env.LOG_LEVEL || 'info',
+    secrets: [slack.botToken, slack.signingSecret, slack.appToken, apiKey, env.GITHUB_TOKEN].filter(
+      (value): value is string => typeof value === 'string' && value.length >= 8,
+    ),
+  };
+  return deepFreeze(config);
+}
+
+function readSlack(env: Env, problems: string[]): Config['slack'] {
+  const botToken = env.SLACK_BOT_TOKEN || undefined;
+  const signingSecret = env.SLACK_SIGNING_SECRET || undefined;
+  const appToken = env.SLACK_APP_TOKEN || undefined;
+  const apiUrl = env.SLACK_API_URL || undefined;
+  const forcePlayground = env.SHIPMATE_PLAYGROUND === '1' || env.SHIPMATE_PLAYGROUND === 'true';
+  if (forcePlayground || (!botToken && !signingSecret && !appToken)) {
+    return {
+      mode: 'playground',
+      botToken: 'xoxb-playground',
+      signingSecret: undefined,
+      appToken: undefined,
+      apiUrl,
+    };
+  }
+  if (!botToken) {
+    problems.push(
+      'SLACK_BOT_TOKEN is not set: copy the "Bot User OAuth Token" (xoxb-…) from your Slack app\'s OAuth & Permissions page.',
+    );
+  }
+  if (appToken && !appToken.startsWith('xapp-')) {
+    problems.push(
+      'SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → App-Level Tokens).',
+    );
+  }
+  if (!appToken && !signingSecret) {
+    problems.push(
+      'Set SLACK_SIGNING_SECRET (HTTP mode, from Basic Information → App Credentials) or SLACK_APP_TOKEN (Socket Mode).',
+    );
+  }
+  return {
+    mode: appToken ? 'socket' : 'http',
+    botToken: botToken ?? '',
+    signingSecret,
+    appToken,
+    apiUrl,
+  };
+}
+
+function readConfigFile(path: string, problems: string[]): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(
+      `SHIPMATE_CONFIG: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+    );
+    return fileSchema.parse({});
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (error) {
+    problems.push(`${path}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    return fileSchema.parse({});
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    problems.push(`${path}: ${key}: ${issue.message}`);
+  }
+  return fileSchema.parse({});
+}
+
+function repoFromEnv(value: string): RepoConfig {
+  const isUrl = /^[a-z+]+:\/\//i.test(value) || /^[\w.-]+@[\w.-]+:/.test(value);
+  const url = isUrl ? value : resolve(value);
+  const name =
+    basename(url.replace(/\/+$/, ''))
+      .replace(/\.git$/, '')
+      .replace(/[^a-z0-9._-]/gi, '-') || 'repo';
+  return {
+    name,
+    url,
+    defaultBranch: undefined,
+    channels: [],
+    checks: [],
+    allowedDomains: [],
+    allowLifecycleScripts: false,
+    allowWorkflowChanges: false,
+  };
+}
+
+function readInteger(
+  env: Env,
+  name: string,
+  fallback: number,
+  problems: string[],
+  range: { min: number; max: number },
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+    problems.push(`${name} must be a whole number from ${range.min} to ${range.max} (got "${raw}").`);
+    return fallback;
+  }
+  return value;
+}
+
+function nameOfUrl(env: Env, url: string): string {
+  if (env.SLACK_API_URL === url) return 'SLACK_API_URL';
+  if (env.OPENAI_BASE_URL === url) return 'OPENAI_BASE_URL';
+  return 'GITHUB_API_URL';
+}
+
+function where(file: string | undefined): string {
+  return file ? ` in ${file}` : '';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

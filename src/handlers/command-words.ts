@@ -1,0 +1,55 @@
+/**
+ * Command words that shipmate handles without the model. Anything else is a request
+ * for the agent. Matching is on the whole message after the mention is removed.
+ */
+export type CommandWord =
+  | { name: 'quiet' }
+  | { name: 'unquiet' }
+  | { name: 'help' }
+  | { name: 'cancel' }
+  | { name: 'permissions' }
+  | { name: 'scripts'; query: string }
+  | { name: 'script'; script: string }
+  | { name: 'run'; script: string; args: string }
+  | { name: 'delete-script'; script: string }
+  | { name: 'propose-script'; script: string }
+  | { name: 'digest'; args: string };
+
+export function parseCommandWord(text: string): CommandWord | undefined {
+  const words = text.trim().replace(/\s+/g, ' ');
+  const lower = words.toLowerCase();
+  if (/^(quiet|be quiet|stop following|mute)$/.test(lower)) return { name: 'quiet' };
+  if (/^(unquiet|unmute|follow|resume)$/.test(lower)) return { name: 'unquiet' };
+  if (/^(help|\?)$/.test(lower)) return { name: 'help' };
+  if (/^(cancel|stop)$/.test(lower)) return { name: 'cancel' };
+  if (/^permissions$/.test(lower)) return { name: 'permissions' };
+  let match = /^scripts(?: (.*))?$/i.exec(words);
+  if (match) return { name: 'scripts', query: match[1]?.trim() ?? '' };
+  match = /^script ([\w.-]+)$/i.exec(words);
+  if (match?.[1]) return { name: 'script', script: match[1].toLowerCase() };
+  match = /^run ([a-z0-9][\w.-]*)(?: (.*))?$/i.exec(text.trim());
+  if (match?.[1]) return { name: 'run', script: match[1].toLowerCase(), args: match[2]?.trim() ?? '' };
+  match = /^delete script ([\w.-]+)$/i.exec(words);
+  if (match?.[1]) return { name: 'delete-script', script: match[1].toLowerCase() };
+  match = /^propose script ([\w.-]+)$/i.exec(words);
+  if (match?.[1]) return { name: 'propose-script', script: match[1].toLowerCase() };
+  match = /^digest(?: (.*))?$/i.exec(words);
+  if (match) return { name: 'digest', args: match[1]?.trim() ?? '' };
+  return undefined;
+}
+
+/** Removes `<@U…>` mentions of the bot and tidies the space around them. */
+export function stripMention(text: string, botUserId: string | undefined): string {
+  const mention = botUserId
+    ? new RegExp(`<@${botUserId}(?:\\|[^>]*)?>`, 'g')
+    : /^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>/;
+  return text.replace(mention, ' ').replace(/\s+/g, ' ').trim();
+}
+
+export const helpText = `Here is what I can do:
+- **Ask about the code**: \`@shipmate why does checkout double-charge shipping?\`
+- **Ask for a small change**: \`@shipmate fix the typo on the pricing page and open a PR\`
+- **Team scripts**: \`scripts\`, \`scripts <words>\`, \`script <name>\`, \`run <name> key=value\`, \`delete script <name>\`, \`propose script <name>\`
+- **Digests**: \`digest daily 09:00 Europe/Berlin\`, \`digest weekly mon 09:00\`, \`digest off\`, \`digest\`, \`digest now\`
+- **In a thread**: I follow replies without a new mention; \`quiet\` stops that, \`resume\` starts it again, \`cancel\` stops what I am doing.
+- \`permissions\` lists what each repository is allowed beyond the defaults.`;

@@ -1,0 +1,104 @@
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { Notifier } from '../jobs/ports.js';
+import type { WorkerPool } from '../jobs/worker-pool.js';
+import type { Logger } from '../log.js';
+import type { ThreadStore } from '../storage/thread-store.js';
+import { type CommandWord, helpText, parseCommandWord, stripMention } from './command-words.js';
+import type { IncomingMessage } from './types.js';
+
+export interface MessageHandlerDeps {
+  queue: JobQueue;
+  pool: WorkerPool;
+  threads: ThreadStore;
+  notifier: Notifier;
+  log: Logger;
+  botUserId: () => string | undefined;
+}
+
+/** Job kinds the message handler creates; the job handlers are registered in main.ts. */
+export const jobKinds = { agent: 'agent', command: 'command' } as const;
+
+/**
+ * Mentions, DMs and replies in followed threads. Runs before the ack, so it only decides,
+ * persists (synchronous SQLite) and hands off; anything that talks to Slack runs after.
+ */
+export function createMessageHandler(deps: MessageHandlerDeps): (message: IncomingMessage) => void {
+  return (message) => {
+    const threadTs = message.threadTs ?? message.ts;
+    if (!shouldTake(deps, message, threadTs)) return;
+    const text = stripMention(message.text, deps.botUserId());
+    const command = parseCommandWord(text);
+    if (command && isInline(command)) {
+      if (!deps.queue.markSeen(message.channel, message.ts)) return;
+      deps.threads.touch(message.channel, threadTs);
+      later(deps, () => runInline(deps, command, message, threadTs));
+      return;
+    }
+    const job = deps.queue.enqueueForMessage({
+      kind: command ? jobKinds.command : jobKinds.agent,
+      channel: message.channel,
+      threadTs,
+      messageTs: message.ts,
+      userId: message.user,
+      payload: { text, channelType: message.channelType, ...(command ? { command } : {}) },
+    });
+    if (!job) {
+      deps.log.debug({ channel: message.channel, ts: message.ts }, 'message-duplicate');
+      return;
+    }
+    deps.threads.touch(message.channel, threadTs);
+    deps.log.info({ jobId: job.id, channel: job.channel, threadTs, kind: job.kind }, 'job-queued');
+    deps.pool.submit(job);
+  };
+}
+
+function shouldTake(deps: MessageHandlerDeps, message: IncomingMessage, threadTs: string): boolean {
+  if (message.channelType === 'im' || message.mentioned) return true;
+  if (!message.threadTs) return false;
+  const thread = deps.threads.get(message.channel, threadTs);
+  return thread !== undefined && !thread.quiet;
+}
+
+function isInline(command: CommandWord): boolean {
+  return ['quiet', 'unquiet', 'help', 'cancel'].includes(command.name);
+}
+
+async function runInline(
+  deps: MessageHandlerDeps,
+  command: CommandWord,
+  message: IncomingMessage,
+  threadTs: string,
+): Promise<void> {
+  const thread = { channel: message.channel, threadTs };
+  switch (command.name) {
+    case 'quiet':
+      deps.threads.setQuiet(message.channel, threadTs, true);
+      await deps.notifier.reply(thread, {
+        markdown: 'OK, I will only answer in this thread when someone mentions me. Say `resume` to undo.',
+      });
+      return;
+    case 'unquiet':
+      deps.threads.setQuiet(message.channel, threadTs, false);
+      await deps.notifier.reply(thread, { markdown: 'OK, I am following this thread again.' });
+      return;
+    case 'cancel': {
+      const active = deps.queue
+        .inThread(message.channel, threadTs)
+        .filter((job) => ['queued', 'running', 'waiting'].includes(job.status));
+      const outcomes = active.map((job) => deps.pool.cancel(job.id));
+      await deps.notifier.reply(thread, {
+        markdown: outcomes.length > 0 ? outcomes.join(' ') : 'Nothing is running in this thread.',
+      });
+      return;
+    }
+    default:
+      await deps.notifier.reply(thread, { markdown: helpText });
+  }
+}
+
+/** Defers work until after the ack; a failure is logged, never thrown into Bolt. */
+function later(deps: MessageHandlerDeps, work: () => Promise<void>): void {
+  setImmediate(() => {
+    work().catch((error: unknown) => deps.log.error({ err: error }, 'inline-command-failed'));
+  });
+}

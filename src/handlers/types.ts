@@ -1,0 +1,39 @@
+/** A Slack message, reduced by src/slack/ to what the handlers need. */
+export interface IncomingMessage {
+  channel: string;
+  ts: string;
+  /** Set when the message is a reply inside a thread. */
+  threadTs: string | undefined;
+  user: string;
+  text: string;
+  /** 'im' for a direct message to the bot. */
+  channelType: 'channel' | 'group' | 'im' | 'mpim';
+  /** The message mentions the bot (app_mention, or `<@bot>` in the text). */
+  mentioned: boolean;
+}
+
+/** A button click, reduced to what the handlers need. */
+export interface IncomingAction {
+  actionId: string;
+  value: string;
+  user: string;
+  channel: string;
+  messageTs: string;
+  threadTs: string | undefined;
+  triggerId: string | undefined;
+}
+
+/** A modal form submission. */
+export interface IncomingViewSubmission {
+  callbackId: string;
+  user: string;
+  privateMetadata: string;
+  values: Record<string, string>;
+}
+
+/** What the Slack edge calls; each call must return quickly (it runs before the ack). */
+export interface InboundHandlers {
+  onMessage(message: IncomingMessage): void;
+  onAction(action: IncomingAction): void;
+  onViewSubmission?(submission: IncomingViewSubmission): void;
+}

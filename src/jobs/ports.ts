@@ -1,0 +1,65 @@
+import type { Logger } from '../log.js';
+import type { Job } from './job-queue.js';
+
+/** Where a job talks: a Slack thread, named without Slack's wire format. */
+export interface ThreadRef {
+  channel: string;
+  threadTs: string;
+}
+
+export interface ReplyAction {
+  actionId: string;
+  label: string;
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+export interface ReplyFile {
+  filename: string;
+  title: string;
+  content: string;
+}
+
+/** A message in a thread, written in standard Markdown; the Slack room decides how to carry it. */
+export interface Reply {
+  markdown: string;
+  /** One small line under the answer (model, steps, tokens, cost, duration). */
+  context?: string;
+  actions?: ReplyAction[];
+  files?: ReplyFile[];
+}
+
+/** The one status message a job keeps up to date in its thread. */
+export interface StatusView {
+  text: string;
+  actions?: ReplyAction[];
+}
+
+/** What jobs need to tell a thread. Implemented by src/slack/. */
+export interface Notifier {
+  acknowledge(channel: string, messageTs: string): Promise<void>;
+  postStatus(thread: ThreadRef, view: StatusView): Promise<string | undefined>;
+  /** Throttled and coalesced: only the latest view of a message is sent. */
+  updateStatus(thread: ThreadRef, statusTs: string, view: StatusView): Promise<void>;
+  reply(thread: ThreadRef, reply: Reply): Promise<string | undefined>;
+}
+
+export interface JobContext {
+  job: Job;
+  signal: AbortSignal;
+  log: Logger;
+  /** One line for the status message ("Running `npm test`…"). */
+  progress(text: string, actions?: ReplyAction[]): void;
+}
+
+export interface JobOutcome {
+  reply?: Reply;
+  /** Stored with the job (usage, PR url, …) for digests and follow-ups. */
+  result?: Record<string, unknown>;
+  /** Final line for the status message; defaults to "Done". */
+  statusText?: string;
+  /** Wait for a person (permission prompt) without holding a worker slot. */
+  park?: { until: number; statusText: string; actions?: ReplyAction[] };
+}
+
+export type JobHandler = (context: JobContext) => Promise<JobOutcome>;

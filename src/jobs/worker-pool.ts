@@ -1,0 +1,276 @@
+import { AppError, CancelledError, newReferenceId } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Job, JobQueue } from './job-queue.js';
+import type { JobHandler, JobOutcome, Notifier, ReplyAction, StatusView, ThreadRef } from './ports.js';
+
+export interface WorkerPoolOptions {
+  queue: JobQueue;
+  notifier: Notifier;
+  handlers: Record<string, JobHandler>;
+  concurrency: number;
+  log: Logger;
+  owner?: string;
+  leaseMs?: number;
+  clock?: () => number;
+  /** Called with the job and its final status; used by tests, benches and the playground. */
+  onFinished?: (job: Job) => void;
+}
+
+export const cancelAction = (jobId: string): ReplyAction => ({
+  actionId: 'job_cancel',
+  label: 'Cancel',
+  value: jobId,
+  style: 'danger',
+});
+
+export const retryAction = (jobId: string): ReplyAction => ({
+  actionId: 'job_retry',
+  label: 'Retry',
+  value: jobId,
+});
+
+/**
+ * Runs queued jobs: a global limit, one job per thread at a time (the queue's claim rule),
+ * leases kept alive by a heartbeat, cancellation through AbortSignal, and a drain on shutdown.
+ */
+export class WorkerPool {
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly announcing = new Map<string, Promise<void>>();
+  private readonly owner: string;
+  private readonly leaseMs: number;
+  private readonly clock: () => number;
+  private accepting = false;
+  private waitTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.owner = options.owner ?? `worker-${process.pid}`;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Recovers what a crash left behind, then starts taking jobs. */
+  async start(): Promise<void> {
+    const { retried, interrupted } = this.options.queue.recover({ all: true });
+    for (const job of retried) {
+      this.options.log.warn({ jobId: job.id, channel: job.channel }, 'job-recovered');
+      await this.safely(() =>
+        this.updateStatus(job, { text: 'shipmate restarted while working on this; picking it back up…' }),
+      );
+    }
+    for (const job of interrupted) {
+      this.options.log.warn({ jobId: job.id, channel: job.channel }, 'job-interrupted');
+      await this.safely(() => this.reportInterrupted(job));
+    }
+    this.accepting = true;
+    this.waitTimer = setInterval(() => this.resumeExpiredWaits(), 5_000);
+    this.waitTimer.unref();
+    this.kick();
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Tells the thread the job is queued (👀 + status message with Cancel), then starts it when a slot is free. */
+  submit(job: Job): void {
+    const announced = this.announce(job).finally(() => this.announcing.delete(job.id));
+    this.announcing.set(job.id, announced);
+    this.kick();
+  }
+
+  /** Starts as many claimable jobs as there are free slots. */
+  kick(): void {
+    while (this.accepting && this.running.size < this.options.concurrency) {
+      const job = this.options.queue.claimNext(this.owner, this.leaseMs);
+      if (!job) return;
+      this.startJob(job);
+    }
+  }
+
+  /** Cancel from a button or command. Returns a sentence for the person who asked. */
+  cancel(jobId: string): string {
+    const outcome = this.options.queue.requestCancel(jobId);
+    const job = this.options.queue.get(jobId);
+    if (outcome === 'cancelled' && job) {
+      void this.safely(() => this.updateStatus(job, { text: 'Cancelled.' }));
+      this.kick();
+      return 'Cancelled.';
+    }
+    if (outcome === 'cancel-requested') {
+      this.running.get(jobId)?.controller.abort(new CancelledError());
+      return 'Stopping…';
+    }
+    if (outcome === 'already-finished') return 'That job already finished.';
+    return 'I could not find that job.';
+  }
+
+  /** SIGTERM: stop claiming, give running jobs the grace period, then put the rest back in the queue. */
+  async drain(graceMs: number): Promise<void> {
+    this.accepting = false;
+    if (this.waitTimer) clearInterval(this.waitTimer);
+    const all = Promise.all([...this.running.values()].map((entry) => entry.done));
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
+    ]);
+    if (!timedOut) return;
+    for (const [jobId, entry] of this.running) {
+      this.options.queue.requeue(jobId, { refundAttempt: true });
+      entry.controller.abort(new AppError('job-drained', 'shipmate is restarting'));
+    }
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  }
+
+  private startJob(job: Job): void {
+    const controller = new AbortController();
+    const done = this.runJob(job, controller).finally(() => {
+      this.running.delete(job.id);
+      this.kick();
+    });
+    this.running.set(job.id, { controller, done });
+  }
+
+  private async runJob(claimed: Job, controller: AbortController): Promise<void> {
+    await this.announcing.get(claimed.id);
+    const job = this.options.queue.get(claimed.id) ?? claimed;
+    const log = this.options.log.child({ jobId: job.id, channel: job.channel, threadTs: job.threadTs });
+    const heartbeat = setInterval(
+      () => {
+        this.options.queue.heartbeat(job.id, this.owner, this.leaseMs);
+        if (this.options.queue.get(job.id)?.cancelRequested) controller.abort(new CancelledError());
+      },
+      Math.max(250, Math.floor(this.leaseMs / 3)),
+    );
+    heartbeat.unref();
+    const started = this.clock();
+    log.info({ kind: job.kind, attempt: job.attempts }, 'job-started');
+    try {
+      const handler = this.options.handlers[job.kind];
+      if (!handler) throw new AppError('job-kind-unknown', `no handler for job kind ${job.kind}`);
+      await this.updateStatus(job, { text: 'Looking into it…', actions: [cancelAction(job.id)] });
+      const outcome = await handler({
+        job,
+        signal: controller.signal,
+        log,
+        progress: (text, actions) => {
+          if (controller.signal.aborted) return;
+          void this.safely(() =>
+            this.updateStatus(job, { text, actions: [...(actions ?? []), cancelAction(job.id)] }),
+          );
+        },
+      });
+      if (controller.signal.aborted) throw controller.signal.reason;
+      await this.finishJob(job, outcome, started, log);
+    } catch (error) {
+      await this.failJob(job, error, controller.signal, log);
+    } finally {
+      clearInterval(heartbeat);
+      const final = this.options.queue.get(job.id);
+      if (final) this.options.onFinished?.(final);
+    }
+  }
+
+  private async finishJob(job: Job, outcome: JobOutcome, started: number, log: Logger): Promise<void> {
+    if (outcome.park) {
+      this.options.queue.park(job.id, outcome.park.until);
+      await this.updateStatus(job, { text: outcome.park.statusText, actions: outcome.park.actions });
+      log.info({ until: outcome.park.until }, 'job-parked');
+      return;
+    }
+    this.options.queue.complete(job.id, outcome.result ?? {});
+    const seconds = Math.max(1, Math.round((this.clock() - started) / 1000));
+    if (outcome.reply) await this.options.notifier.reply(thread(job), outcome.reply);
+    // Not awaited: the status line is throttled per message and must not hold the worker slot.
+    void this.safely(() => this.updateStatus(job, { text: outcome.statusText ?? `Done in ${seconds} s.` }));
+    log.info({ durationMs: this.clock() - started }, 'job-succeeded');
+  }
+
+  private async failJob(job: Job, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+    const current = this.options.queue.get(job.id);
+    if (current?.status === 'queued') {
+      log.info('job-requeued-for-restart');
+      await this.safely(() =>
+        this.updateStatus(job, { text: 'Paused for a restart; I will continue shortly.' }),
+      );
+      return;
+    }
+    if (error instanceof CancelledError || (signal.aborted && signal.reason instanceof CancelledError)) {
+      this.options.queue.markCancelled(job.id);
+      log.info('job-cancelled');
+      await this.safely(() => this.updateStatus(job, { text: 'Cancelled.' }));
+      return;
+    }
+    const referenceId = newReferenceId();
+    const code = error instanceof AppError ? error.code : 'internal-error';
+    const userMessage =
+      error instanceof AppError && error.userMessage
+        ? error.userMessage
+        : 'Something went wrong on my side while working on this.';
+    this.options.queue.fail(job.id, {
+      code,
+      message: String((error as Error)?.message ?? error),
+      referenceId,
+    });
+    log.error({ err: error, code, referenceId }, 'job-failed');
+    await this.safely(() => this.updateStatus(job, { text: `Failed (reference ${referenceId}).` }));
+    await this.safely(() =>
+      this.options.notifier.reply(thread(job), {
+        markdown: `${userMessage}\n\nTo try again, press **Retry** or mention me with the request. Reference: \`${referenceId}\``,
+        actions: [retryAction(job.id)],
+      }),
+    );
+  }
+
+  private async announce(job: Job): Promise<void> {
+    await this.safely(() => this.options.notifier.acknowledge(job.channel, job.messageTs));
+    const ahead = this.options.queue.positionOf(job.id);
+    const threadBusy = this.options.queue
+      .inThread(job.channel, job.threadTs)
+      .some((other) => other.id !== job.id && (other.status === 'running' || other.status === 'waiting'));
+    const text = threadBusy
+      ? 'Got it. I will pick this up as soon as I finish the current request in this thread.'
+      : ahead > 0 && this.running.size >= this.options.concurrency
+        ? `Queued: ${ahead} ${ahead === 1 ? 'request' : 'requests'} ahead of you.`
+        : 'Looking into it…';
+    const ts = await this.safely(() =>
+      this.options.notifier.postStatus(thread(job), { text, actions: [cancelAction(job.id)] }),
+    );
+    if (ts) this.options.queue.setStatusTs(job.id, ts);
+  }
+
+  private async updateStatus(job: Job, view: StatusView): Promise<void> {
+    const statusTs = this.options.queue.get(job.id)?.statusTs ?? job.statusTs;
+    if (!statusTs) return;
+    await this.options.notifier.updateStatus(thread(job), statusTs, view);
+  }
+
+  private async reportInterrupted(job: Job): Promise<void> {
+    await this.updateStatus(job, { text: 'Interrupted.' });
+    await this.options.notifier.reply(thread(job), {
+      markdown:
+        'shipmate was restarted while working on this and could not finish it. Press **Retry** or mention me again.',
+      actions: [retryAction(job.id)],
+    });
+  }
+
+  private resumeExpiredWaits(): void {
+    for (const job of this.options.queue.expiredWaits()) {
+      this.options.queue.requeue(job.id, { refundAttempt: true });
+    }
+    this.kick();
+  }
+
+  /** Slack being down must never take a job's state machine with it; the failure is logged. */
+  private async safely<T>(action: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await action();
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'notify-failed');
+      return undefined;
+    }
+  }
+}
+
+function thread(job: Job): ThreadRef {
+  return { channel: job.channel, threadTs: job.threadTs };
+}

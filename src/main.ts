@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { type Config, loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { createActionHandler } from './handlers/action-handler.js';
+import { createMessageHandler } from './handlers/message-handler.js';
+import { JobQueue } from './jobs/job-queue.js';
+import type { JobHandler } from './jobs/ports.js';
+import { WorkerPool } from './jobs/worker-pool.js';
+import { createLogger, type Logger } from './log.js';
+import { createScrubber } from './scrub-secrets.js';
+import { startHttpServer } from './slack/http-server.js';
+import { OutputQueue } from './slack/output-queue.js';
+import { createSlackEdge } from './slack/slack-app.js';
+import { SlackNotifier } from './slack/slack-notifier.js';
+import { openDatabase } from './storage/database.js';
+import { ThreadStore } from './storage/thread-store.js';
+
+/** The composition root: every service is built once here and passed in. */
+async function main(): Promise<void> {
+  const config = readConfigOrExit();
+  const scrub = createScrubber(config.secrets);
+  const log = createLogger({ level: config.logLevel }, scrub);
+  const db = openDatabase(join(config.dataDir, 'shipmate.db'));
+  const queue = new JobQueue(db);
+  const threads = new ThreadStore(db);
+
+  const edge = createSlackEdge({
+    mode: config.slack.mode === 'socket' ? 'socket' : 'http',
+    botToken: config.slack.botToken,
+    signingSecret: config.slack.signingSecret,
+    appToken: config.slack.appToken,
+    apiUrl: config.slack.apiUrl,
+    log,
+  });
+  const updates = new OutputQueue({
+    send: async (channel, ts, payload) => {
+      await edge.client.chat.update({ channel, ts, ...payload } as Parameters<
+        typeof edge.client.chat.update
+      >[0]);
+    },
+    log,
+  });
+  edge.watchRateLimits(updates);
+  const notifier = new SlackNotifier(edge.client, updates, scrub, log);
+
+  const handlers: Record<string, JobHandler> = {
+    agent: async () => ({
+      reply: {
+        markdown:
+          'I received your request, but the coding agent is not wired up in this build yet. Nothing was changed.',
+      },
+    }),
+    command: async ({ job }) => ({
+      reply: {
+        markdown: `The command \`${String((job.payload.command as { name?: string })?.name)}\` is not available yet.`,
+      },
+    }),
+  };
+  const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
+
+  let ready = false;
+  const { server, port } = await startHttpServer({
+    host: config.host,
+    port: config.port,
+    log,
+    health: () => ({ ok: ready, mode: config.slack.mode, sandbox: config.sandbox, jobs: queue.counts() }),
+    events: edge.eventsListener,
+  });
+  log.info({ port, host: config.host, mode: config.slack.mode }, 'server-listening');
+
+  try {
+    await edge.start({
+      onMessage: createMessageHandler({ queue, pool, threads, notifier, log, botUserId: edge.botUserId }),
+      onAction: createActionHandler({ queue, pool, notifier, log }),
+    });
+  } catch (error) {
+    exitOnStartFailure(log, error, config);
+  }
+  await pool.start();
+  ready = true;
+  log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    log.info({ signal }, 'shutdown-started');
+    await pool.drain(config.drainSeconds * 1000);
+    await edge.stop().catch((error: unknown) => log.warn({ err: error }, 'slack-stop-failed'));
+    server.close();
+    db.close();
+    log.info('shutdown-finished');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function readConfigOrExit(): Readonly<Config> {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) process.stderr.write(`shipmate: ${problem}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+}
+
+function exitOnStartFailure(log: Logger, error: unknown, config: Readonly<Config>): never {
+  const code = (error as { data?: { error?: string } }).data?.error ?? (error as { code?: string }).code;
+  const hint =
+    code === 'invalid_auth' || code === 'not_authed'
+      ? 'SLACK_BOT_TOKEN was rejected by Slack (auth.test): copy the Bot User OAuth Token (xoxb-…) again.'
+      : `could not reach Slack at ${config.slack.apiUrl ?? 'https://slack.com/api/'} (${code ?? 'error'}).`;
+  log.error({ err: error }, 'slack-start-failed');
+  process.stderr.write(`shipmate: ${hint}\n`);
+  process.exit(1);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`shipmate: failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+});

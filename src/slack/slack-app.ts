@@ -1,0 +1,219 @@
+import type { IncomingMessage as HttpRequest, ServerResponse } from 'node:http';
+import bolt, { type Logger as BoltLogger, LogLevel } from '@slack/bolt';
+import { WebClientEvent } from '@slack/web-api';
+import { z } from 'zod';
+import type { SlackMode } from '../config.js';
+import type { InboundHandlers, IncomingMessage } from '../handlers/types.js';
+import type { Logger } from '../log.js';
+import type { OutputQueue } from './output-queue.js';
+
+const { App, HTTPReceiver, SocketModeReceiver } = bolt;
+
+export interface SlackAppOptions {
+  mode: Exclude<SlackMode, 'playground'> | 'http';
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  apiUrl?: string;
+  log: Logger;
+}
+
+export interface SlackEdge {
+  app: InstanceType<typeof App>;
+  client: InstanceType<typeof App>['client'];
+  /** Serves POST /slack/events in HTTP mode; undefined in Socket Mode. */
+  eventsListener: ((request: HttpRequest, response: ServerResponse) => void) | undefined;
+  botUserId: () => string | undefined;
+  /** Verifies the token (auth.test), registers listeners and, in Socket Mode, connects. */
+  start(handlers: InboundHandlers): Promise<void>;
+  stop(): Promise<void>;
+  watchRateLimits(queue: OutputQueue): void;
+}
+
+const messageEvent = z.object({
+  type: z.enum(['message', 'app_mention']),
+  subtype: z.string().optional(),
+  user: z.string().optional(),
+  bot_id: z.string().optional(),
+  text: z.string().default(''),
+  ts: z.string(),
+  thread_ts: z.string().optional(),
+  channel: z.string(),
+  channel_type: z.enum(['channel', 'group', 'im', 'mpim', 'app_home']).optional(),
+});
+
+const blockAction = z.object({
+  user: z.object({ id: z.string() }),
+  channel: z.object({ id: z.string() }).optional(),
+  container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional() }).optional(),
+  message: z.object({ ts: z.string(), thread_ts: z.string().optional() }).optional(),
+  trigger_id: z.string().optional(),
+  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
+});
+
+/** Subtypes that are still a person writing; every other subtype (edits, joins, bots…) is ignored. */
+const personSubtypes = new Set(['file_share', 'thread_broadcast']);
+
+/**
+ * The Bolt app and its receiver. This is the only room that knows Slack's wire format:
+ * it verifies, parses with zod, drops what shipmate ignores and hands the rest on.
+ */
+export function createSlackEdge(options: SlackAppOptions): SlackEdge {
+  const boltLogger = toBoltLogger(options.log.child({ component: 'bolt' }));
+  const clientOptions = options.apiUrl ? { slackApiUrl: withSlash(options.apiUrl) } : {};
+  const receiver =
+    options.mode === 'socket'
+      ? new SocketModeReceiver({
+          appToken: options.appToken ?? '',
+          logger: boltLogger,
+          installerOptions: { clientOptions },
+        })
+      : new HTTPReceiver({
+          signingSecret: options.signingSecret ?? '',
+          processBeforeResponse: true,
+          logger: boltLogger,
+          unhandledRequestTimeoutMillis: 2_500,
+        });
+  const app = new App({
+    token: options.botToken,
+    receiver,
+    logger: boltLogger,
+    clientOptions,
+    deferInitialization: true,
+  });
+  let botUserId: string | undefined;
+  const log = options.log;
+
+  const edge: SlackEdge = {
+    app,
+    client: app.client,
+    eventsListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
+    botUserId: () => botUserId,
+    async start(handlers) {
+      await app.init();
+      const identity = await app.client.auth.test();
+      botUserId = identity.user_id;
+      register(app, handlers, () => botUserId, log);
+      if (options.mode === 'socket') await app.start();
+    },
+    async stop() {
+      if (options.mode === 'socket') await app.stop();
+    },
+    watchRateLimits(queue) {
+      app.client.on(WebClientEvent.RATE_LIMITED, (seconds: number) => {
+        log.warn({ retryAfterSeconds: seconds }, 'slack-rate-limited');
+        queue.pause(seconds);
+      });
+    },
+  };
+  return edge;
+}
+
+function register(
+  app: InstanceType<typeof App>,
+  handlers: InboundHandlers,
+  botUserId: () => string | undefined,
+  log: Logger,
+): void {
+  const onEvent = async ({ event }: { event: unknown }) => {
+    const message = toIncomingMessage(event, botUserId(), log);
+    if (message) handlers.onMessage(message);
+  };
+  app.event('app_mention', onEvent);
+  app.event('message', onEvent);
+  app.action({ type: 'block_actions' }, async ({ ack, body }) => {
+    await ack();
+    const parsed = blockAction.safeParse(body);
+    if (!parsed.success) {
+      log.warn({ issues: parsed.error.issues.length }, 'slack-action-malformed');
+      return;
+    }
+    const payload = parsed.data;
+    const action = payload.actions[0]!;
+    const channel = payload.channel?.id ?? payload.container?.channel_id;
+    const messageTs = payload.message?.ts ?? payload.container?.message_ts;
+    if (!channel || !messageTs) return;
+    handlers.onAction({
+      actionId: action.action_id,
+      value: action.value ?? '',
+      user: payload.user.id,
+      channel,
+      messageTs,
+      threadTs: payload.message?.thread_ts,
+      triggerId: payload.trigger_id,
+    });
+  });
+  app.view(/.*/, async ({ ack, body, view }) => {
+    await ack();
+    const values: Record<string, string> = {};
+    for (const block of Object.values(view.state.values)) {
+      for (const [actionId, input] of Object.entries(block)) {
+        if (typeof input.value === 'string') values[actionId] = input.value;
+      }
+    }
+    handlers.onViewSubmission?.({
+      callbackId: view.callback_id,
+      user: body.user.id,
+      privateMetadata: view.private_metadata ?? '',
+      values,
+    });
+  });
+  app.error(async (error) => {
+    log.error({ err: error }, 'slack-listener-error');
+  });
+}
+
+export function toIncomingMessage(
+  event: unknown,
+  botUserId: string | undefined,
+  log: Logger,
+): IncomingMessage | undefined {
+  const parsed = messageEvent.safeParse(event);
+  if (!parsed.success) {
+    log.warn({ issues: parsed.error.issues.map((issue) => issue.path.join('.')) }, 'slack-event-malformed');
+    return undefined;
+  }
+  const event_ = parsed.data;
+  if (event_.subtype && !personSubtypes.has(event_.subtype)) return undefined;
+  if (event_.bot_id || !event_.user || event_.user === botUserId) return undefined;
+  const channelType =
+    event_.channel_type === 'app_home' ? 'im' : (event_.channel_type ?? inferChannelType(event_.channel));
+  const mentioned =
+    event_.type === 'app_mention' || (botUserId !== undefined && event_.text.includes(`<@${botUserId}`));
+  return {
+    channel: event_.channel,
+    ts: event_.ts,
+    threadTs: event_.thread_ts && event_.thread_ts !== event_.ts ? event_.thread_ts : undefined,
+    user: event_.user,
+    text: event_.text,
+    channelType,
+    mentioned,
+  };
+}
+
+function inferChannelType(channel: string): IncomingMessage['channelType'] {
+  if (channel.startsWith('D')) return 'im';
+  if (channel.startsWith('G')) return 'group';
+  return 'channel';
+}
+
+function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+function toBoltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const text = (parts: unknown[]) =>
+    parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
+  return {
+    debug: (...parts: unknown[]) => log.debug(text(parts)),
+    info: (...parts: unknown[]) => log.info(text(parts)),
+    warn: (...parts: unknown[]) => log.warn(text(parts)),
+    error: (...parts: unknown[]) => log.error(text(parts)),
+    setLevel: (next: LogLevel) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

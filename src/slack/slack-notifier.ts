@@ -1,0 +1,79 @@
+import type { WebClient } from '@slack/web-api';
+import type { Notifier, Reply, StatusView, ThreadRef } from '../jobs/ports.js';
+import type { Logger } from '../log.js';
+import type { Scrubber } from '../scrub-secrets.js';
+import { renderReply, renderStatus, type SlackMessage } from './message-format.js';
+import type { OutputQueue } from './output-queue.js';
+
+/** Link previews are an exfiltration path: every post turns them off. */
+const noUnfurl = { unfurl_links: false, unfurl_media: false } as const;
+
+/** Notifier over the Slack Web API. Every text passes the secret scrubber on its way out. */
+export class SlackNotifier implements Notifier {
+  constructor(
+    private readonly client: WebClient,
+    private readonly updates: OutputQueue,
+    private readonly scrub: Scrubber,
+    private readonly log: Logger,
+  ) {}
+
+  async acknowledge(channel: string, messageTs: string): Promise<void> {
+    try {
+      await this.client.reactions.add({ channel, timestamp: messageTs, name: 'eyes' });
+    } catch (error) {
+      // already_reacted is expected when Slack redelivers; anything else is only cosmetic.
+      if (slackErrorCode(error) !== 'already_reacted')
+        this.log.warn({ err: error, channel }, 'reaction-failed');
+    }
+  }
+
+  async postStatus(thread: ThreadRef, view: StatusView): Promise<string | undefined> {
+    const result = await this.client.chat.postMessage({
+      channel: thread.channel,
+      thread_ts: thread.threadTs,
+      ...this.clean(renderStatus(view)),
+      ...noUnfurl,
+    });
+    return result.ts;
+  }
+
+  updateStatus(thread: ThreadRef, statusTs: string, view: StatusView): Promise<void> {
+    return this.updates.update(thread.channel, statusTs, { ...this.clean(renderStatus(view)) });
+  }
+
+  async reply(thread: ThreadRef, reply: Reply): Promise<string | undefined> {
+    const rendered = renderReply(reply);
+    let lastTs: string | undefined;
+    for (const message of rendered.messages) {
+      const result = await this.client.chat.postMessage({
+        channel: thread.channel,
+        thread_ts: thread.threadTs,
+        ...this.clean(message),
+        ...noUnfurl,
+      });
+      lastTs = result.ts;
+    }
+    if (rendered.file) {
+      await this.client.filesUploadV2({
+        channel_id: thread.channel,
+        thread_ts: thread.threadTs,
+        filename: rendered.file.filename,
+        title: rendered.file.title,
+        content: this.scrub(rendered.file.content),
+      });
+    }
+    return lastTs;
+  }
+
+  /** Scrubs every string in the payload (texts inside blocks included). */
+  private clean(message: SlackMessage): SlackMessage {
+    return JSON.parse(JSON.stringify(message), (_key, value: unknown) =>
+      typeof value === 'string' ? this.scrub(value) : value,
+    ) as SlackMessage;
+  }
+}
+
+export function slackErrorCode(error: unknown): string | undefined {
+  const data = (error as { data?: { error?: unknown } } | undefined)?.data;
+  return typeof data?.error === 'string' ? data.error : undefined;
+}

@@ -1,0 +1,12 @@
+import { sql as core } from './migrations/0001-core.js';
+
+export interface Migration {
+  id: string;
+  sql: string;
+}
+
+/**
+ * Ordered list of schema changes. Each table group owns one file under migrations/;
+ * add a new file (never edit an applied one) and list it here.
+ */
+export const migrations: Migration[] = [{ id: '0001-core', sql: core }];
