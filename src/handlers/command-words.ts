@@ -27,7 +27,8 @@ export function parseCommandWord(text: string): CommandWord | undefined {
   if (match) return { name: 'scripts', query: match[1]?.trim() ?? '' };
   match = /^script ([\w.-]+)$/i.exec(words);
   if (match?.[1]) return { name: 'script', script: match[1].toLowerCase() };
-  match = /^run ([a-z0-9][\w.-]*)(?: (.*))?$/i.exec(text.trim());
+  // `run <name>` only with nothing or key=value pairs after it: "run the tests and …" is a request.
+  match = /^run ([a-z0-9][\w.-]*)((?:\s+[a-z_][\w-]*=(?:'[^']*'|"[^"]*"|\S*))*)\s*$/i.exec(text.trim());
   if (match?.[1]) return { name: 'run', script: match[1].toLowerCase(), args: match[2]?.trim() ?? '' };
   match = /^delete script ([\w.-]+)$/i.exec(words);
   if (match?.[1]) return { name: 'delete-script', script: match[1].toLowerCase() };

@@ -1,4 +1,5 @@
 import { sql as core } from './migrations/0001-core.js';
+import { sql as usage } from './migrations/0100-usage.js';
 
 export interface Migration {
   id: string;
@@ -9,4 +10,7 @@ export interface Migration {
  * Ordered list of schema changes. Each table group owns one file under migrations/;
  * add a new file (never edit an applied one) and list it here.
  */
-export const migrations: Migration[] = [{ id: '0001-core', sql: core }];
+export const migrations: Migration[] = [
+  { id: '0001-core', sql: core },
+  { id: '0100-usage', sql: usage },
+];

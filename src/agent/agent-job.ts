@@ -1,0 +1,277 @@
+import type { Config, RepoConfig } from '../config.js';
+import { AppError, PermissionError } from '../errors.js';
+import type { JobContext, JobHandler, JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
+import type { ThreadStore } from '../storage/thread-store.js';
+import type { UsageStore } from '../storage/usage-store.js';
+import { buildContext, classifyRequest, type RequestMode } from './build-context.js';
+import { linkCitations } from './citations.js';
+import type { ModelClient } from './model-client.js';
+import type { ThreadHistory, ToolContext, Workspace } from './ports.js';
+import { runAgent } from './run-agent.js';
+import { editFileTool } from './tools/edit-file.js';
+import { shellTool } from './tools/shell.js';
+import type { AgentTool } from './tools/tool.js';
+
+/** Hands out the thread's worktree. Implemented by src/workspace/. */
+export interface WorkspaceProvider {
+  acquire(repo: RepoConfig & { defaultBranch: string }, threadKey: string): Promise<Workspace>;
+}
+
+/** What a change request turns into once the agent is done (checks, review, PR). Implemented by src/forge/. */
+export interface ChangeFlow {
+  /** Extra tools for this job (open_pull_request when the asker may write). */
+  tools(input: ChangeInput): AgentTool[];
+  finish(input: ChangeInput & { answer: string }): Promise<Reply>;
+}
+
+export interface ChangeInput {
+  jobId: string;
+  channel: string;
+  threadTs: string;
+  messageTs: string;
+  userId: string;
+  request: string;
+  repo: RepoConfig & { defaultBranch: string };
+  workspace: Workspace;
+}
+
+/** Extra tools and starting context from other rooms (team scripts). */
+export interface ToolSource {
+  tools(input: { userId: string; repo: string; channel: string; threadTs: string }): AgentTool[];
+  context?(input: { repo: string; request: string }): string[];
+}
+
+export interface AgentJobDeps {
+  config: Readonly<Config>;
+  model: ModelClient | undefined;
+  workspaces: WorkspaceProvider;
+  history: ThreadHistory;
+  usage: UsageStore;
+  threads: ThreadStore;
+  resolveDefaultBranch: (repo: RepoConfig) => Promise<string>;
+  changeFlow?: ChangeFlow;
+  toolSources?: ToolSource[];
+  clock?: () => number;
+}
+
+export const modeSwitchAction = (jobId: string, mode: RequestMode): ReplyAction => ({
+  actionId: 'mode_switch',
+  label: mode === 'change' ? 'Treat as a change request' : 'Treat as a question',
+  value: `${jobId}:${mode}`,
+});
+
+/** The job behind every mention that is not a command word. */
+export function createAgentJob(deps: AgentJobDeps): JobHandler {
+  return async (context) => {
+    const { job } = context;
+    const clock = deps.clock ?? Date.now;
+    const started = clock();
+    if (!deps.model) return { reply: { markdown: modelMissingMessage } };
+    const request = String(job.payload.text ?? '');
+    const resolved = pickRepo(deps, job.channel, job.threadTs, request);
+    if ('outcome' in resolved) return resolved.outcome;
+    const picked = resolved;
+    checkChannelBudget(deps, job.channel);
+
+    const mode: RequestMode =
+      job.payload.mode === 'change' || job.payload.mode === 'question'
+        ? job.payload.mode
+        : classifyRequest(picked.request);
+    const other: RequestMode = mode === 'change' ? 'question' : 'change';
+    const modeLine = `Taking this as a ${mode === 'change' ? 'change request' : 'question'} about *${picked.repo.name}*.`;
+    context.progress(`${modeLine} Preparing a fresh checkout…`, [modeSwitchAction(job.id, other)]);
+
+    const defaultBranch = picked.repo.defaultBranch ?? (await deps.resolveDefaultBranch(picked.repo));
+    const repo = { ...picked.repo, defaultBranch };
+    deps.threads.setRepo(job.channel, job.threadTs, repo.name);
+    const workspace = await deps.workspaces.acquire(repo, `${job.channel}-${job.threadTs}`);
+    const [thread, askerName] = await Promise.all([
+      deps.history.fetch(job.channel, job.threadTs),
+      deps.history.displayName(job.userId),
+    ]);
+
+    const changeInput = {
+      jobId: job.id,
+      channel: job.channel,
+      threadTs: job.threadTs,
+      messageTs: job.messageTs,
+      userId: job.userId,
+      request: picked.request,
+      repo,
+      workspace,
+    };
+    const scopes = { userId: job.userId, repo: repo.name, channel: job.channel, threadTs: job.threadTs };
+    const tools: AgentTool[] = [
+      shellTool,
+      ...(mode === 'change' ? [editFileTool, ...(deps.changeFlow?.tools(changeInput) ?? [])] : []),
+      ...(deps.toolSources ?? []).flatMap((source) => source.tools(scopes)),
+    ];
+    const { system, messages } = await buildContext({
+      repo,
+      defaultBranch,
+      workspace,
+      mode,
+      askerName,
+      request: picked.request,
+      thread,
+      requestTs: job.messageTs,
+      instructions: [repo.instructions, deps.config.channels[job.channel]?.instructions].filter(
+        (text): text is string => Boolean(text),
+      ),
+      extraRules: (deps.toolSources ?? []).flatMap(
+        (source) => source.context?.({ repo: repo.name, request: picked.request }) ?? [],
+      ),
+    });
+    const toolContext: ToolContext = {
+      workspace,
+      jobId: job.id,
+      userId: job.userId,
+      signal: context.signal,
+      log: context.log,
+      progress: (text) => context.progress(`${modeLine} ${text}`, [modeSwitchAction(job.id, other)]),
+      commandTimeoutMs: deps.config.limits.commandTimeoutSeconds * 1000,
+    };
+    const run = await runAgent({
+      model: deps.model,
+      system,
+      messages,
+      tools,
+      context: toolContext,
+      budget: {
+        maxSteps: deps.config.limits.maxSteps,
+        wallTimeMs: deps.config.limits.wallTimeSeconds * 1000,
+        maxTokens: deps.config.limits.jobTokens,
+      },
+      clock,
+    });
+    const durationMs = clock() - started;
+    const cost = estimateCost(deps.config, deps.model.model, run.usage);
+    deps.usage.record({
+      jobId: job.id,
+      channel: job.channel,
+      userId: job.userId,
+      model: deps.model.model,
+      ...run.usage,
+      cost,
+      steps: run.steps,
+      durationMs,
+    });
+
+    let answer = run.answer.trim() || '_The model returned an empty answer._';
+    if (run.stoppedBy)
+      answer += `\n\n_I stopped early because the ${budgetName[run.stoppedBy]} ran out; this is what I found so far._`;
+    answer = linkCitations(answer, { repo, commit: workspace.baseCommit, webUrl: githubWebUrl(deps.config) });
+    const contextLine = usageLine(deps.model.model, run, cost, durationMs);
+    if (mode === 'change' && deps.changeFlow) {
+      const reply = await deps.changeFlow.finish({ ...changeInput, answer });
+      return outcome({ ...reply, context: contextLine }, run, cost, mode, repo.name);
+    }
+    return outcome({ markdown: answer, context: contextLine }, run, cost, mode, repo.name);
+  };
+}
+
+const budgetName = { steps: 'step budget', time: 'time budget', tokens: 'token budget' } as const;
+
+export const modelMissingMessage =
+  'No model is configured yet, so I cannot answer. Set `OPENAI_API_KEY` (for OpenAI) or `OPENAI_BASE_URL` (for any OpenAI-compatible server, for example a local Ollama at `http://localhost:11434/v1`), optionally `SHIPMATE_MODEL`, and restart shipmate.';
+
+function outcome(
+  reply: Reply,
+  run: { steps: number; usage: { promptTokens: number; completionTokens: number } },
+  cost: number | undefined,
+  mode: RequestMode,
+  repo: string,
+): JobOutcome {
+  return {
+    reply,
+    result: { mode, repo, steps: run.steps, ...run.usage, cost: cost ?? null },
+    statusText: `Done: ${mode === 'change' ? 'change request' : 'question'} about *${repo}*.`,
+  };
+}
+
+function pickRepo(
+  deps: AgentJobDeps,
+  channel: string,
+  threadTs: string,
+  text: string,
+): { repo: RepoConfig; request: string } | { outcome: JobOutcome } {
+  const repos = deps.config.repos;
+  if (repos.length === 0) {
+    return {
+      outcome: {
+        reply: {
+          markdown:
+            'No repository is configured. Set `SHIPMATE_REPO` to a path or git URL, or list `repos:` in the file named by `SHIPMATE_CONFIG`.',
+        },
+      },
+    };
+  }
+  const named = /^in ([\w.-]+)\s*[:,]\s*/i.exec(text);
+  if (named?.[1]) {
+    const repo = repos.find((candidate) => candidate.name.toLowerCase() === named[1]!.toLowerCase());
+    if (repo) return { repo, request: text.slice(named[0].length) };
+    return {
+      outcome: {
+        reply: { markdown: `I do not know a repository called \`${named[1]}\`. ${listRepos(repos)}` },
+      },
+    };
+  }
+  const fromThread = deps.threads.get(channel, threadTs)?.repo;
+  const remembered = repos.find((repo) => repo.name === fromThread);
+  if (remembered) return { repo: remembered, request: text };
+  const mapped = repos.filter((repo) => repo.channels.includes(channel));
+  if (mapped.length === 1) return { repo: mapped[0]!, request: text };
+  if (repos.length === 1) return { repo: repos[0]!, request: text };
+  return {
+    outcome: {
+      reply: {
+        markdown: `This channel is not mapped to one repository, so I do not know which one you mean. Start your message with \`in <repo>:\`. ${listRepos(repos)}`,
+      },
+    },
+  };
+}
+
+function listRepos(repos: readonly RepoConfig[]): string {
+  return `Configured repositories: ${repos.map((repo) => `\`${repo.name}\``).join(', ')}.`;
+}
+
+function checkChannelBudget(deps: AgentJobDeps, channel: string): void {
+  const limit = deps.usage.channelBudget(channel) ?? deps.config.limits.channelDailyTokens;
+  if (limit === undefined) return;
+  const used = deps.usage.channelTokensToday(channel);
+  if (used < limit) return;
+  throw new PermissionError('channel-budget-exceeded', `channel ${channel} used ${used} of ${limit} tokens`, {
+    userMessage: `This channel has used its daily model budget (${used.toLocaleString('en-US')} of ${limit.toLocaleString('en-US')} tokens in the last 24 hours). A writer can raise it, or try again tomorrow.`,
+  });
+}
+
+function estimateCost(
+  config: Readonly<Config>,
+  model: string,
+  usage: { promptTokens: number; completionTokens: number },
+): number | undefined {
+  const price = config.model.prices[model];
+  if (!price) return undefined;
+  return (usage.promptTokens * price.input + usage.completionTokens * price.output) / 1_000_000;
+}
+
+function usageLine(
+  model: string,
+  run: { steps: number; usage: { promptTokens: number; completionTokens: number } },
+  cost: number | undefined,
+  durationMs: number,
+): string {
+  const tokens = `${run.usage.promptTokens.toLocaleString('en-US')} in / ${run.usage.completionTokens.toLocaleString('en-US')} out`;
+  const money = cost === undefined ? '' : ` · ~$${cost.toFixed(cost < 0.01 ? 4 : 2)}`;
+  return `${model} · ${run.steps} ${run.steps === 1 ? 'step' : 'steps'} · ${tokens} tokens${money} · ${(durationMs / 1000).toFixed(1)} s`;
+}
+
+function githubWebUrl(config: Readonly<Config>): string {
+  const api = config.github.apiUrl;
+  if (!api || /api\.github\.com/.test(api)) return 'https://github.com';
+  return api.replace(/\/api\/v3\/?$/, '').replace(/\/$/, '');
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
