@@ -319,3 +319,8 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** Write actions (push, PR, shared scripts, grants) need a listed writer when the list is set. */
+export function isWriter(config: Pick<Config, 'access'>, userId: string): boolean {
+  return config.access.writers.length === 0 || config.access.writers.includes(userId);
+}
