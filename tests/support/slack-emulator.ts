@@ -1,0 +1,115 @@
+import {
+  type EmulatedMessage,
+  type RecordedCall,
+  SlackEmulator,
+  type SlackEmulatorOptions,
+} from '../../src/slack/emulator/slack-emulator.js';
+
+/**
+ * The Slack emulator for tests: the core from `src/slack/emulator/` plus conveniences that
+ * wait on its state with a deadline (never a fixed sleep).
+ */
+
+export * from '../../src/slack/emulator/signing.js';
+export * from '../../src/slack/emulator/slack-emulator.js';
+
+export const TEST_BOT_TOKEN = 'xoxb-emulated-bot-token';
+export const TEST_APP_TOKEN = 'xapp-1-emulated-app-token';
+export const TEST_SIGNING_SECRET = 'emulated-signing-secret';
+
+/** A started emulator with the test tokens unless overridden. */
+export async function startSlackEmulator(
+  options: Partial<SlackEmulatorOptions> = {},
+): Promise<SlackEmulator> {
+  const emulator = new SlackEmulator({
+    botToken: TEST_BOT_TOKEN,
+    signingSecret: TEST_SIGNING_SECRET,
+    ...options,
+  });
+  await emulator.start();
+  return emulator;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+/**
+ * Poll `probe` until it returns something other than `undefined`/`false`/`null`; reject after
+ * the deadline with `describe()` (what was seen) in the message.
+ */
+export async function waitFor<T>(
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  options: WaitOptions & { description?: string; describe?: () => string } = {},
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() >= deadline) {
+      const seen = options.describe ? `; seen: ${options.describe()}` : '';
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${options.description ?? 'a condition'}${seen}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 20));
+  }
+}
+
+/** The first (or `count`-th) call to `method` matching `predicate`. */
+export async function waitForCall(
+  emulator: SlackEmulator,
+  method: string,
+  options: WaitOptions & { predicate?: (args: Record<string, unknown>) => boolean; count?: number } = {},
+): Promise<RecordedCall> {
+  const count = options.count ?? 1;
+  return waitFor(
+    () => {
+      const matching = emulator.callsTo(method).filter((call) => options.predicate?.(call.args) ?? true);
+      return matching.length >= count ? matching[count - 1] : undefined;
+    },
+    {
+      ...options,
+      description: `${count} call(s) to ${method}`,
+      describe: () => emulator.calls.map((call) => call.method).join(', ') || 'no calls',
+    },
+  );
+}
+
+/** The first bot message in a thread matching `predicate` (any bot message by default). */
+export async function waitForBotReply(
+  emulator: SlackEmulator,
+  channel: string,
+  threadTs: string,
+  options: WaitOptions & { predicate?: (message: EmulatedMessage) => boolean } = {},
+): Promise<EmulatedMessage> {
+  return waitFor(
+    () =>
+      emulator.botMessagesInThread(channel, threadTs).find((message) => options.predicate?.(message) ?? true),
+    {
+      ...options,
+      description: `a bot reply in ${channel} thread ${threadTs}`,
+      describe: () =>
+        JSON.stringify(emulator.botMessagesInThread(channel, threadTs).map((message) => message.text)) ||
+        '[]',
+    },
+  );
+}
+
+/** The assistant status of a thread once it satisfies `predicate` (any non-empty status by default). */
+export async function waitForAssistantStatus(
+  emulator: SlackEmulator,
+  channel: string,
+  threadTs: string,
+  options: WaitOptions & { predicate?: (status: string) => boolean } = {},
+): Promise<string> {
+  return waitFor(
+    () => {
+      const status = emulator.assistantStatus(channel, threadTs);
+      return status !== undefined && (options.predicate?.(status) ?? true) ? status : undefined;
+    },
+    { ...options, description: `an assistant status in ${channel} thread ${threadTs}` },
+  );
+}
