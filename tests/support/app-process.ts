@@ -36,6 +36,10 @@ export class AppProcess {
     return `http://127.0.0.1:${this.port}/slack/events`;
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
   }
