@@ -1,0 +1,47 @@
+/**
+ * The port the agent works through (declared for src/agent/, implemented here):
+ * one worktree per Slack thread, commands run inside the sandbox.
+ */
+export interface CommandResult {
+  exitCode: number | null; // null when killed
+  signal: string | null;
+  stdout: string; // already capped (head + tail kept, cut marked "… [N bytes cut] …")
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  sandboxViolation?: string; // human sentence when the sandbox blocked something (e.g. network to a domain not allowed, write outside the worktree)
+  /** A plain sentence when the command was stopped by a limit (timeout, cancel, output, file size, memory). */
+  limitNote?: string;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  stdin?: string;
+  cwd?: string /* relative to root, confined */;
+  argv?: string[] /* extra positional args passed safely */;
+}
+
+export interface Workspace {
+  readonly root: string; // absolute worktree path
+  readonly branch: string; // the thread's branch name
+  readonly baseCommit: string; // default-branch head sha it started from
+  run(command: string, options?: RunOptions): Promise<CommandResult>; // bash -c command, inside the sandbox, cwd root
+  resolvePath(relative: string): string; // confined: throws WorkspaceError('path-escape', …) for '..', absolute paths, or symlinks leading outside root
+  readFile(relative: string): Promise<string>;
+  writeFile(relative: string, content: string): Promise<void>; // confined, creates parent dirs, refuses writing through a symlink out
+}
+
+export interface SandboxStatus {
+  mode: 'bubblewrap' | 'off' | 'unavailable';
+  detail: string;
+}
+
+/** A repository shipmate works on; `url` is a local path or a git URL (credentials in it stay on the host). */
+export interface RepoSpec {
+  name: string;
+  url: string;
+  defaultBranch: string;
+}
