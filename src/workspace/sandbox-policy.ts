@@ -1,0 +1,197 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { SandboxRuntimeConfig } from '@anthropic-ai/sandbox-runtime';
+import { WorkspaceError } from '../errors.js';
+import { isWithin } from './path-confinement.js';
+
+export type FilesystemPolicy = SandboxRuntimeConfig['filesystem'];
+
+/** Where a linked worktree keeps its git state: its own gitdir and the shared (mirror) dir. */
+export interface WorktreeGitPaths {
+  gitDir: string;
+  commonDir: string;
+}
+
+/** Never readable inside the sandbox, whatever the caller lists. */
+const alwaysDeniedReads = [
+  '/root',
+  '/home',
+  '/etc/shadow',
+  '/etc/gshadow',
+  '/etc/ssh',
+  '/run/secrets',
+  '/var/run/secrets',
+];
+
+/** The parts of the mirror git needs to read objects and refs; not other worktrees' state. */
+const commonDirReadable = ['HEAD', 'config', 'objects', 'refs', 'packed-refs', 'info', 'shallow'];
+
+/** Objects `git add` writes inside the sandbox go here, not into the shared mirror. */
+export const sandboxObjectsDirName = 'sandbox-objects';
+
+/** Reads `<root>/.git` (a "gitdir: …" file in a linked worktree) and its commondir. */
+export async function readWorktreeGitPaths(root: string): Promise<WorktreeGitPaths | undefined> {
+  const dotGit = await readFile(join(root, '.git'), 'utf8').catch(() => undefined);
+  const match = dotGit?.match(/^gitdir: (.+)$/m);
+  if (!match?.[1]) return undefined;
+  const gitDir = resolve(root, match[1].trim());
+  const common = await readFile(join(gitDir, 'commondir'), 'utf8').catch(() => undefined);
+  if (common === undefined) return undefined;
+  return { gitDir, commonDir: resolve(gitDir, common.trim()) };
+}
+
+export interface PolicyInput {
+  root: string;
+  scratch: string;
+  denyRead: string[];
+  git: WorktreeGitPaths | undefined;
+}
+
+/**
+ * The per-command filesystem policy: read everything but the denied regions (shipmate's data
+ * dir, config, homes, credentials), with the worktree, its scratch dir and the mirror's
+ * object store re-opened; write only the worktree, the scratch dir and the worktree's gitdir.
+ */
+export function buildFilesystemPolicy(input: PolicyInput): FilesystemPolicy {
+  const { root, scratch, git } = input;
+  const denyRead = unique([...input.denyRead, ...alwaysDeniedReads, homedir()].filter(existsSync));
+  const allowRead = [root, scratch];
+  const allowWrite = [root, scratch];
+  const denyWrite = [join(root, '.git')];
+  if (git) {
+    allowRead.push(
+      git.gitDir,
+      ...commonDirReadable.map((name) => join(git.commonDir, name)).filter(existsSync),
+    );
+    allowWrite.push(git.gitDir);
+    // Rewriting these would point host-side git (commits, pushes) at a config the sandbox wrote.
+    denyWrite.push(join(git.gitDir, 'commondir'), join(git.gitDir, 'gitdir'));
+  }
+  // sandbox-runtime always allows writes to /tmp/claude when it exists: a channel between
+  // sandboxes. Close it.
+  if (existsSync('/tmp/claude')) denyWrite.push('/tmp/claude');
+  return { denyRead, allowRead, allowWrite, denyWrite };
+}
+
+/** Git inside the sandbox: read the mirror's objects, write new ones next to the worktree's gitdir. */
+export function sandboxGitEnv(git: WorktreeGitPaths | undefined): Record<string, string> {
+  if (!git) return {};
+  return {
+    GIT_OBJECT_DIRECTORY: join(git.gitDir, sandboxObjectsDirName),
+    GIT_ALTERNATE_OBJECT_DIRECTORIES: join(git.commonDir, 'objects'),
+  };
+}
+
+const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Shell text that sets TMPDIR, the positional args and the caller's env vars from transport
+ * variables, then runs `command`. No caller data enters the text: values travel in the
+ * environment, and names are checked against a strict pattern.
+ */
+export function composeScript(
+  command: string,
+  input: { argv?: string[]; env?: Record<string, string> },
+): { script: string; transport: Record<string, string> } {
+  const transport: Record<string, string> = {};
+  const lines = ['export TMPDIR="$SHIPMATE_TMPDIR"; unset SHIPMATE_TMPDIR'];
+  const argv = input.argv ?? [];
+  if (argv.length > 0) {
+    const names = argv.map((_, index) => `SHIPMATE_ARG_${index}`);
+    argv.forEach((value, index) => {
+      transport[`SHIPMATE_ARG_${index}`] = value;
+    });
+    lines.push(`set -- ${names.map((name) => `"$${name}"`).join(' ')}; unset ${names.join(' ')}`);
+  }
+  Object.entries(input.env ?? {}).forEach(([name, value], index) => {
+    if (!envNamePattern.test(name) || name.startsWith('SHIPMATE_')) {
+      throw new WorkspaceError('invalid-env-name', `"${name}" is not a usable environment variable name`);
+    }
+    transport[`SHIPMATE_ENV_${index}`] = value;
+    lines.push(`export ${name}="$SHIPMATE_ENV_${index}"; unset SHIPMATE_ENV_${index}`);
+  });
+  lines.push(command);
+  return { script: lines.join('\n'), transport };
+}
+
+export interface ViolationInput {
+  stderr: string;
+  /** Lines sandbox-runtime recorded for this command (proxy denies, …). */
+  recorded: string[];
+  policy: FilesystemPolicy;
+  networkAllowed: boolean;
+  /** The command's working directory, for relative paths in error lines. */
+  cwd: string;
+}
+
+/** A plain sentence when the sandbox (rather than the command itself) stopped something. */
+export function describeViolation(input: ViolationInput): string | undefined {
+  const sentences: string[] = [];
+  for (const line of input.recorded) {
+    const network = line.match(/deny network-outbound (\S+)/);
+    if (network)
+      sentences.push(
+        `The sandbox blocked network access to ${network[1]}: that host is not on this repository's allowed domains.`,
+      );
+  }
+  const write = blockedWritePath(input);
+  if (write !== undefined) {
+    sentences.push(
+      `The sandbox blocked a write to ${write}: only the worktree and a private temp directory are writable.`,
+    );
+  }
+  const read = blockedReadPath(input);
+  if (read !== undefined) {
+    sentences.push(
+      `The sandbox hides ${read}: shipmate's data, other threads' worktrees, home directories and credentials are not readable.`,
+    );
+  }
+  if (!input.networkAllowed && sentences.length === 0 && looksLikeNetworkFailure(input.stderr)) {
+    sentences.push('The sandbox has no network access: no domains are allowed for this repository.');
+  }
+  return sentences.length > 0 ? unique(sentences).join(' ') : undefined;
+}
+
+function blockedWritePath({ stderr, policy, cwd }: ViolationInput): string | undefined {
+  for (const { path, error } of pathErrors(stderr, cwd)) {
+    if (error === 'No such file or directory') continue;
+    const writable = policy.allowWrite.some((dir) => isWithin(dir, path));
+    const protectedInside = policy.denyWrite.some((denied) => isWithin(denied, path));
+    if (error === 'Read-only file system' ? !writable || protectedInside : protectedInside) return path;
+  }
+  return undefined;
+}
+
+function blockedReadPath({ stderr, policy, cwd }: ViolationInput): string | undefined {
+  for (const { path, error } of pathErrors(stderr, cwd)) {
+    if (error !== 'No such file or directory' && error !== 'Permission denied') continue;
+    const denied = policy.denyRead.some((dir) => isWithin(dir, path));
+    const reopened = (policy.allowRead ?? []).some((dir) => isWithin(dir, path));
+    if (denied && !reopened) return path;
+  }
+  return undefined;
+}
+
+const pathErrorPattern =
+  /['‘"]?([^\s'‘’"]+?)['’"]?: (Read-only file system|Permission denied|No such file or directory|Operation not permitted)/g;
+
+/** Each "<path>: <errno text>" in the output ("cat: '/x': …", "bash: line 1: .git: …"), made absolute. */
+function pathErrors(stderr: string, cwd: string): { path: string; error: string }[] {
+  return [...stderr.matchAll(pathErrorPattern)].flatMap((match) => {
+    const [, raw, error] = match;
+    if (!raw || !error || /^line$|^\d+$/.test(raw)) return [];
+    return [{ path: resolve(cwd, raw), error }];
+  });
+}
+
+function looksLikeNetworkFailure(stderr: string): boolean {
+  return /Could not resolve host|Temporary failure in name resolution|Network is unreachable|Couldn't connect to server|Connection refused|getaddrinfo|ENOTFOUND|ECONNREFUSED/i.test(
+    stderr,
+  );
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}

@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SandboxManager } from '@anthropic-ai/sandbox-runtime';
+import { describeError, WorkspaceError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { standardPath } from './host-git.js';
+import { describeLimitHit } from './limit-notes.js';
+import { resolveConfinedPath } from './path-confinement.js';
+import { runProcess } from './process-runner.js';
+import {
+  defaultResourceLimits,
+  launchWithLimits,
+  type PidsCgroup,
+  PidsCgroupFactory,
+  type ResourceLimits,
+} from './resource-limits.js';
+import {
+  buildFilesystemPolicy,
+  composeScript,
+  describeViolation,
+  type FilesystemPolicy,
+  readWorktreeGitPaths,
+  sandboxGitEnv,
+} from './sandbox-policy.js';
+import { joinSandboxSession } from './sandbox-session.js';
+import type { CommandResult, RunOptions, SandboxStatus } from './types.js';
+
+export interface SandboxRunnerOptions {
+  mode: 'on' | 'off';
+  /** Scratch space: one private dir per command (its HOME and TMPDIR) is made and removed here. */
+  tempRoot: string;
+  /** Never readable inside: shipmate's data dir, the config file, home dirs, credential files. */
+  denyRead: string[];
+  /** Domains reachable through sandbox-runtime's proxy; none means no network. */
+  allowedDomains?: string[];
+  log?: Logger;
+  limits?: Partial<ResourceLimits>;
+  defaultTimeoutMs?: number;
+  /** Bytes kept per stream (head + tail). */
+  keepBytes?: number;
+  /** Output past which a command is killed. */
+  hardOutputLimitBytes?: number;
+  /** PATH inside the sandbox. */
+  path?: string;
+  /** Override for tests and odd installs; missing means `bwrap` from PATH. */
+  bwrapPath?: string;
+  /** The cgroup v1 pids hierarchy to use, or false to rely on ulimit only. */
+  cgroupRoot?: string | false;
+}
+
+const unavailableUserMessage =
+  'Commands cannot run: the sandbox (bubblewrap) is not available on this server. ' +
+  'An operator can install it with `apt-get install bubblewrap`, or set SHIPMATE_SANDBOX=off for development only.';
+
+/**
+ * Runs one shell command for a worktree inside bubblewrap (through sandbox-runtime), with a
+ * reduced environment, a deadline that kills the whole tree, capped output and rlimits.
+ */
+export class SandboxRunner {
+  private constructor(
+    private readonly options: SandboxRunnerOptions,
+    private readonly limits: ResourceLimits,
+    private readonly cgroups: PidsCgroupFactory | undefined,
+    private state: SandboxStatus,
+    private release: (() => Promise<void>) | undefined,
+  ) {}
+
+  static async create(options: SandboxRunnerOptions): Promise<SandboxRunner> {
+    await mkdir(options.tempRoot, { recursive: true, mode: 0o700 });
+    const limits = { ...defaultResourceLimits, ...options.limits };
+    const cgroups =
+      options.cgroupRoot === false ? undefined : await PidsCgroupFactory.detect(options.cgroupRoot);
+    if (options.mode === 'off') {
+      const detail =
+        'SANDBOX OFF: commands run directly on the host with the service account’s rights — no filesystem or ' +
+        'network isolation (only the env allowlist, timeouts and output caps). Development only.';
+      options.log?.warn({ sandbox: 'off' }, detail);
+      return new SandboxRunner(options, limits, cgroups, { mode: 'off', detail }, undefined);
+    }
+    const runner = new SandboxRunner(
+      options,
+      limits,
+      cgroups,
+      { mode: 'bubblewrap', detail: 'starting' },
+      undefined,
+    );
+    await runner.start();
+    return runner;
+  }
+
+  status(): SandboxStatus {
+    return { ...this.state };
+  }
+
+  /** Runs `command` with `bash -c` in `root` (or `options.cwd` under it). */
+  async run(root: string, command: string, options: RunOptions = {}): Promise<CommandResult> {
+    if (this.state.mode === 'unavailable') {
+      throw new WorkspaceError('sandbox-unavailable', `sandbox unavailable: ${this.state.detail}`, {
+        userMessage: unavailableUserMessage,
+      });
+    }
+    const cwd = options.cwd ? resolveConfinedPath(root, options.cwd) : root;
+    const scratch = await mkdtemp(join(this.options.tempRoot, 'cmd-'));
+    let cgroup: PidsCgroup | undefined;
+    let wrapped = false;
+    try {
+      await Promise.all([mkdir(join(scratch, 'home')), mkdir(join(scratch, 'tmp'))]);
+      const git = await readWorktreeGitPaths(root);
+      const policy = buildFilesystemPolicy({ root, scratch, denyRead: this.denyReadFor(), git });
+      const { script, transport } = composeScript(command, options);
+      const env = {
+        PATH: this.options.path ?? standardPath,
+        HOME: join(scratch, 'home'),
+        LANG: 'C.UTF-8',
+        CI: 'true',
+        TERM: 'dumb',
+        TMPDIR: join(scratch, 'tmp'),
+        SHIPMATE_TMPDIR: join(scratch, 'tmp'),
+        ...sandboxGitEnv(git),
+        ...transport,
+      };
+      const commandId = randomUUID();
+      const shellText = await this.wrap(script, command, policy, commandId);
+      wrapped = this.state.mode === 'bubblewrap';
+      cgroup = await this.cgroups?.create(this.limits.maxProcesses);
+      const launch = launchWithLimits(this.limits, cgroup?.procsFile, [
+        '/bin/bash',
+        '--norc',
+        '--noprofile',
+        '-c',
+        shellText,
+      ]);
+      const result = await runProcess({
+        ...launch,
+        cwd,
+        env,
+        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+        timeoutMs: options.timeoutMs ?? this.options.defaultTimeoutMs ?? 120_000,
+        ...(options.signal ? { signal: options.signal } : {}),
+        keepBytes: this.options.keepBytes ?? 64 * 1024,
+        hardLimitBytes: this.options.hardOutputLimitBytes ?? 16 * 1024 * 1024,
+        ...(cgroup ? { killTree: cgroup.destroy } : {}),
+      });
+      return this.annotate(result, { policy, commandId, cwd });
+    } finally {
+      await cgroup?.destroy();
+      if (wrapped) SandboxManager.cleanupAfterCommand();
+      await rm(scratch, { recursive: true, force: true }).catch((error: unknown) =>
+        this.options.log?.warn(
+          { scratch, error: describeError(error) },
+          'could not remove a command scratch dir',
+        ),
+      );
+    }
+  }
+
+  /** Leaves the shared sandbox-runtime session (the last runner out stops its proxies). */
+  async close(): Promise<void> {
+    const release = this.release;
+    this.release = undefined;
+    await release?.();
+  }
+
+  private async start(): Promise<void> {
+    try {
+      this.release = await joinSandboxSession({
+        allowedDomains: this.options.allowedDomains ?? [],
+        ...(this.options.bwrapPath ? { bwrapPath: this.options.bwrapPath } : {}),
+      });
+      this.state = { mode: 'bubblewrap', detail: 'probing' };
+      const probeRoot = await mkdtemp(join(this.options.tempRoot, 'probe-'));
+      const probe = await this.run(probeRoot, 'true', { timeoutMs: 30_000 }).finally(() =>
+        rm(probeRoot, { recursive: true, force: true }),
+      );
+      if (probe.exitCode !== 0) {
+        throw new Error(
+          `probe exited ${probe.exitCode ?? probe.signal}: ${probe.stderr.trim().split('\n')[0] ?? ''}`,
+        );
+      }
+      const domains = this.options.allowedDomains ?? [];
+      this.state = {
+        mode: 'bubblewrap',
+        detail: `bubblewrap via sandbox-runtime; network: ${domains.length > 0 ? domains.join(', ') : 'none'}; pids limit: ${this.cgroups ? 'cgroup' : 'ulimit'}`,
+      };
+      this.options.log?.info({ sandbox: this.state }, 'sandbox ready');
+    } catch (error) {
+      await this.close();
+      this.state = { mode: 'unavailable', detail: describeError(error) };
+      this.options.log?.error({ sandbox: this.state }, 'sandbox unavailable; commands will be refused');
+    }
+  }
+
+  private async wrap(
+    script: string,
+    command: string,
+    policy: FilesystemPolicy,
+    commandId: string,
+  ): Promise<string> {
+    if (this.state.mode === 'off') return script;
+    return SandboxManager.wrapWithSandbox(script, undefined, { filesystem: policy }, undefined, {
+      commandId,
+      commandText: command,
+    });
+  }
+
+  private denyReadFor(): string[] {
+    return [...this.options.denyRead, this.options.tempRoot];
+  }
+
+  private annotate(
+    result: CommandResult,
+    context: { policy: FilesystemPolicy; commandId: string; cwd: string },
+  ): CommandResult {
+    const limitHit = describeLimitHit(result, this.limits);
+    const limitNote = [result.limitNote, limitHit].filter(Boolean).join(' ');
+    if (this.state.mode === 'off') return { ...result, ...(limitNote ? { limitNote } : {}) };
+    const recorded = SandboxManager.getSandboxViolationStore()
+      .getViolationsForCommand(context.commandId)
+      .map((violation) => violation.line);
+    const sandboxViolation = describeViolation({
+      stderr: result.stderr,
+      recorded,
+      policy: context.policy,
+      networkAllowed: (this.options.allowedDomains ?? []).length > 0,
+      cwd: context.cwd,
+    });
+    return {
+      ...result,
+      ...(limitNote ? { limitNote } : {}),
+      ...(sandboxViolation ? { sandboxViolation } : {}),
+    };
+  }
+}

@@ -1,0 +1,208 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { runHostGit } from './host-git.js';
+import { assertRepoName, RepoMirrors } from './repo-mirror.js';
+import { readWorktreeGitPaths, sandboxObjectsDirName } from './sandbox-policy.js';
+import type { SandboxRunner } from './sandbox-runner.js';
+import { SandboxRuntimeWorkspace } from './sandbox-workspace.js';
+import type { RepoSpec, Workspace } from './types.js';
+import { safeThreadKey, threadBranchName, type WorktreeRecord, WorktreeRecords } from './worktree-records.js';
+
+export interface WorkspaceManagerOptions {
+  dataDir: string;
+  sandbox: SandboxRunner;
+  fetchIntervalMs?: number;
+  idleTtlMs?: number;
+  maxWorktrees?: number;
+  clock?: () => number;
+  log?: Logger;
+}
+
+export interface AcquireOptions {
+  branchPrefix?: string;
+  /** A few words for the branch name ("fix-typo-in-readme"). */
+  slug?: string;
+}
+
+/**
+ * Hands out one git worktree per Slack thread, made from the repo's bare mirror at the
+ * default branch's fresh head; follow-ups in the thread get the same worktree back.
+ * Idle or surplus worktrees are removed opportunistically.
+ */
+export class WorkspaceManager {
+  private readonly mirrors: RepoMirrors;
+  private readonly records: WorktreeRecords;
+  private readonly lastUsed = new Map<string, number>();
+  private readonly running = new Map<string, number>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly idleTtlMs: number;
+  private readonly maxWorktrees: number;
+  private readonly clock: () => number;
+  private pruning: Promise<number> | undefined;
+
+  constructor(private readonly options: WorkspaceManagerOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.idleTtlMs = options.idleTtlMs ?? 24 * 60 * 60 * 1000;
+    this.maxWorktrees = options.maxWorktrees ?? 200;
+    this.records = new WorktreeRecords(join(options.dataDir, 'worktree-records'));
+    this.mirrors = new RepoMirrors({
+      dataDir: options.dataDir,
+      fetchIntervalMs: options.fetchIntervalMs ?? 60_000,
+      clock: this.clock,
+      ...(options.log ? { log: options.log } : {}),
+    });
+  }
+
+  async acquire(repo: RepoSpec, threadKey: string, options: AcquireOptions = {}): Promise<Workspace> {
+    assertRepoName(repo.name);
+    const key = safeThreadKey(threadKey);
+    const workspace = await this.withLock(`${repo.name}/${key}`, async () => {
+      const mirror = await this.mirrors.ensureFresh(repo);
+      const existing = await this.records.read(repo.name, key);
+      const record =
+        existing && (await isLiveWorktree(existing.path))
+          ? existing
+          : await this.create(repo, mirror, threadKey, key, existing, options);
+      record.lastUsedAt = this.clock();
+      await this.records.write(record);
+      this.lastUsed.set(recordId(record), record.lastUsedAt);
+      return this.workspaceFor(record);
+    });
+    this.pruneInBackground();
+    return workspace;
+  }
+
+  /** Marks the thread's worktree as no longer in use right now and prunes opportunistically. */
+  async release(repo: RepoSpec, threadKey: string): Promise<void> {
+    this.lastUsed.set(`${repo.name}/${safeThreadKey(threadKey)}`, this.clock());
+    await this.prune();
+  }
+
+  /**
+   * Removes worktrees idle longer than idleTtlMs, then the least recently used past
+   * maxWorktrees. A worktree with a command running is never removed. Returns how many went.
+   */
+  prune(): Promise<number> {
+    this.pruning ??= this.pruneNow().finally(() => {
+      this.pruning = undefined;
+    });
+    return this.pruning;
+  }
+
+  private async create(
+    repo: RepoSpec,
+    mirror: string,
+    threadKey: string,
+    key: string,
+    stale: WorktreeRecord | undefined,
+    options: AcquireOptions,
+  ): Promise<WorktreeRecord> {
+    const path = join(this.options.dataDir, 'worktrees', repo.name, key);
+    if (stale || existsSync(path)) await this.removeWorktree(mirror, path, stale?.branch);
+    const baseCommit = await this.mirrors.defaultHead(repo);
+    const branch = threadBranchName(threadKey, options.branchPrefix ?? 'shipmate/', options.slug);
+    await runHostGit(['check-ref-format', '--branch', branch]);
+    await mkdir(join(this.options.dataDir, 'worktrees', repo.name), { recursive: true });
+    await runHostGit(['--git-dir', mirror, 'worktree', 'add', '--quiet', '-B', branch, path, baseCommit]);
+    const git = await readWorktreeGitPaths(path);
+    if (git) await mkdir(join(git.gitDir, sandboxObjectsDirName), { recursive: true });
+    this.options.log?.info({ repo: repo.name, threadKey, branch, baseCommit }, 'worktree created');
+    return { repo: repo.name, threadKey, key, path, branch, baseCommit, lastUsedAt: this.clock() };
+  }
+
+  private workspaceFor(record: WorktreeRecord): Workspace {
+    const id = recordId(record);
+    return new SandboxRuntimeWorkspace(record.path, record.branch, record.baseCommit, this.options.sandbox, {
+      started: () => {
+        this.running.set(id, (this.running.get(id) ?? 0) + 1);
+        this.lastUsed.set(id, this.clock());
+      },
+      finished: () => {
+        this.running.set(id, (this.running.get(id) ?? 1) - 1);
+        this.lastUsed.set(id, this.clock());
+      },
+    });
+  }
+
+  private async pruneNow(): Promise<number> {
+    const now = this.clock();
+    const records = (await this.records.list()).map((record) => ({
+      ...record,
+      lastUsedAt: Math.max(record.lastUsedAt, this.lastUsed.get(recordId(record)) ?? 0),
+    }));
+    const removable = (record: WorktreeRecord) => (this.running.get(recordId(record)) ?? 0) === 0;
+    const idle = records.filter((record) => now - record.lastUsedAt > this.idleTtlMs);
+    const kept = records
+      .filter((record) => !idle.includes(record))
+      .sort((a, b) => b.lastUsedAt - a.lastUsedAt);
+    const victims = [...idle, ...kept.slice(this.maxWorktrees)].filter(removable);
+    let removed = 0;
+    for (const record of victims) {
+      const done = await this.withLock(recordId(record), () => this.evict(record)).catch((error: unknown) => {
+        this.options.log?.warn(
+          { path: record.path, error: describeError(error) },
+          'could not remove a worktree',
+        );
+        return false;
+      });
+      if (done) removed += 1;
+    }
+    return removed;
+  }
+
+  private async evict(record: WorktreeRecord): Promise<boolean> {
+    // Re-check under the lock: an acquire may have just picked it up again.
+    const used = this.lastUsed.get(recordId(record)) ?? 0;
+    if ((this.running.get(recordId(record)) ?? 0) > 0 || used > record.lastUsedAt) return false;
+    const mirror = this.mirrors.mirrorPath(record.repo);
+    await this.removeWorktree(mirror, record.path, record.branch);
+    await this.records.remove(record.repo, record.key);
+    this.lastUsed.delete(recordId(record));
+    this.options.log?.info({ repo: record.repo, threadKey: record.threadKey }, 'worktree pruned');
+    return true;
+  }
+
+  private async removeWorktree(mirror: string, path: string, branch: string | undefined): Promise<void> {
+    await runHostGit(['--git-dir', mirror, 'worktree', 'remove', '--force', '--force', path]).catch(
+      async () => {
+        // Not registered (or metadata gone): remove the directory and let git forget it.
+        await rm(path, { recursive: true, force: true });
+      },
+    );
+    await runHostGit(['--git-dir', mirror, 'worktree', 'prune']);
+    if (branch) {
+      await runHostGit(['--git-dir', mirror, 'branch', '-D', '--quiet', branch]).catch(() => {
+        // Never created, or already gone: nothing to clean.
+      });
+    }
+  }
+
+  private pruneInBackground(): void {
+    this.prune().catch((error: unknown) =>
+      this.options.log?.warn({ error: describeError(error) }, 'opportunistic worktree prune failed'),
+    );
+  }
+
+  /** Runs `work` after every earlier holder of `key` is done. */
+  private async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.locks.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(key) === next) this.locks.delete(key);
+    }
+  }
+}
+
+function recordId(record: Pick<WorktreeRecord, 'repo' | 'key'>): string {
+  return `${record.repo}/${record.key}`;
+}
+
+async function isLiveWorktree(path: string): Promise<boolean> {
+  return (await readWorktreeGitPaths(path)) !== undefined;
+}
