@@ -71,8 +71,13 @@ export class RepoMirrors {
   }
 
   private async fetch(repo: RepoSpec, mirror: string): Promise<string> {
+    const started = performance.now();
     try {
       await fetchInto(mirror, repo.url);
+      this.options.log?.debug(
+        { repo: repo.name, durationMs: Math.round(performance.now() - started) },
+        'mirror fetched',
+      );
     } catch (error) {
       // A stale mirror still answers questions; the next job after the interval tries again.
       this.options.log?.warn(

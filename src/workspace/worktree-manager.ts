@@ -42,6 +42,7 @@ export class WorkspaceManager {
   private readonly maxWorktrees: number;
   private readonly clock: () => number;
   private pruning: Promise<number> | undefined;
+  private pruneQueued: Promise<number> | undefined;
 
   constructor(private readonly options: WorkspaceManagerOptions) {
     this.clock = options.clock ?? Date.now;
@@ -86,10 +87,20 @@ export class WorkspaceManager {
    * maxWorktrees. A worktree with a command running is never removed. Returns how many went.
    */
   prune(): Promise<number> {
-    this.pruning ??= this.pruneNow().finally(() => {
-      this.pruning = undefined;
-    });
-    return this.pruning;
+    if (!this.pruning) {
+      this.pruning = this.pruneNow().finally(() => {
+        this.pruning = undefined;
+      });
+      return this.pruning;
+    }
+    // One is running with an older view: queue exactly one more pass after it.
+    this.pruneQueued ??= this.pruning
+      .catch(() => 0)
+      .then(() => {
+        this.pruneQueued = undefined;
+        return this.prune();
+      });
+    return this.pruneQueued;
   }
 
   private async create(
