@@ -49,6 +49,13 @@ export interface SandboxRunnerOptions {
   cgroupRoot?: string | false;
 }
 
+interface Cleanup {
+  scratch: string;
+  cgroup: PidsCgroup | undefined;
+  wrapped: boolean;
+  stopped: boolean;
+}
+
 const unavailableUserMessage =
   'Commands cannot run: the sandbox (bubblewrap) is not available on this server. ' +
   'An operator can install it with `apt-get install bubblewrap`, or set SHIPMATE_SANDBOX=off for development only.';
@@ -102,39 +109,22 @@ export class SandboxRunner {
     }
     const cwd = options.cwd ? resolveConfinedPath(root, options.cwd) : root;
     const scratch = await mkdtemp(join(this.options.tempRoot, 'cmd-'));
-    let cgroup: PidsCgroup | undefined;
-    let wrapped = false;
+    const cleanup: Cleanup = { scratch, cgroup: undefined, wrapped: false, stopped: true };
     try {
       await Promise.all([mkdir(join(scratch, 'home')), mkdir(join(scratch, 'tmp'))]);
       const git = await readWorktreeGitPaths(root);
       const policy = buildFilesystemPolicy({ root, scratch, denyRead: this.denyReadFor(), git });
       const { script, transport } = composeScript(command, options);
-      const env = {
-        PATH: this.options.path ?? standardPath,
-        HOME: join(scratch, 'home'),
-        LANG: 'C.UTF-8',
-        CI: 'true',
-        TERM: 'dumb',
-        TMPDIR: join(scratch, 'tmp'),
-        SHIPMATE_TMPDIR: join(scratch, 'tmp'),
-        ...sandboxGitEnv(git),
-        ...transport,
-      };
       const commandId = randomUUID();
       const shellText = await this.wrap(script, command, policy, commandId);
-      wrapped = this.state.mode === 'bubblewrap';
-      cgroup = await this.cgroups?.create(this.limits.maxProcesses);
-      const launch = launchWithLimits(this.limits, cgroup?.procsFile, [
-        '/bin/bash',
-        '--norc',
-        '--noprofile',
-        '-c',
-        shellText,
-      ]);
+      cleanup.wrapped = this.state.mode === 'bubblewrap';
+      const cgroup = await this.cgroups?.create(this.limits.maxProcesses);
+      cleanup.cgroup = cgroup;
+      const bash = ['/bin/bash', '--norc', '--noprofile', '-c', shellText];
       const result = await runProcess({
-        ...launch,
+        ...launchWithLimits(this.limits, cgroup?.procsFile, bash),
         cwd,
-        env,
+        env: { ...this.environment(scratch), ...sandboxGitEnv(git), ...transport },
         ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
         timeoutMs: options.timeoutMs ?? this.options.defaultTimeoutMs ?? 120_000,
         ...(options.signal ? { signal: options.signal } : {}),
@@ -142,16 +132,10 @@ export class SandboxRunner {
         hardLimitBytes: this.options.hardOutputLimitBytes ?? 16 * 1024 * 1024,
         ...(cgroup ? { killTree: cgroup.destroy } : {}),
       });
+      cleanup.stopped = result.exitCode === null;
       return this.annotate(result, { policy, commandId, cwd });
     } finally {
-      await cgroup?.destroy();
-      if (wrapped) SandboxManager.cleanupAfterCommand();
-      await rm(scratch, { recursive: true, force: true }).catch((error: unknown) =>
-        this.options.log?.warn(
-          { scratch, error: describeError(error) },
-          'could not remove a command scratch dir',
-        ),
-      );
+      await this.cleanUp(cleanup);
     }
   }
 
@@ -202,6 +186,33 @@ export class SandboxRunner {
       commandId,
       commandText: command,
     });
+  }
+
+  /** The whole environment inside: nothing of shipmate's own passes through. */
+  private environment(scratch: string): Record<string, string> {
+    return {
+      PATH: this.options.path ?? standardPath,
+      HOME: join(scratch, 'home'),
+      LANG: 'C.UTF-8',
+      CI: 'true',
+      TERM: 'dumb',
+      TMPDIR: join(scratch, 'tmp'),
+      SHIPMATE_TMPDIR: join(scratch, 'tmp'),
+    };
+  }
+
+  private async cleanUp({ scratch, cgroup, wrapped, stopped }: Cleanup): Promise<void> {
+    // After a kill, wait until every process is gone; after a normal exit the namespace is
+    // already being torn down by the kernel, so reap the cgroup in the background.
+    if (stopped) await cgroup?.destroy();
+    else void cgroup?.destroy();
+    if (wrapped) SandboxManager.cleanupAfterCommand();
+    await rm(scratch, { recursive: true, force: true }).catch((error: unknown) =>
+      this.options.log?.warn(
+        { scratch, error: describeError(error) },
+        'could not remove a command scratch dir',
+      ),
+    );
   }
 
   private denyReadFor(): string[] {

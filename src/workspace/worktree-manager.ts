@@ -38,6 +38,7 @@ export class WorkspaceManager {
   private readonly lastUsed = new Map<string, number>();
   private readonly running = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly checkedPrefixes = new Set<string>();
   private readonly idleTtlMs: number;
   private readonly maxWorktrees: number;
   private readonly clock: () => number;
@@ -115,13 +116,23 @@ export class WorkspaceManager {
     if (stale || existsSync(path)) await this.removeWorktree(mirror, path, stale?.branch);
     const baseCommit = await this.mirrors.defaultHead(repo);
     const branch = threadBranchName(threadKey, options.branchPrefix ?? 'shipmate/', options.slug);
-    await runHostGit(['check-ref-format', '--branch', branch]);
+    await this.checkBranchName(branch);
     await mkdir(join(this.options.dataDir, 'worktrees', repo.name), { recursive: true });
-    await runHostGit(['--git-dir', mirror, 'worktree', 'add', '--quiet', '-B', branch, path, baseCommit]);
+    // checkout.workers=0: parallel checkout, one worker per core.
+    const add = ['worktree', 'add', '--quiet', '-B', branch, path, baseCommit];
+    await runHostGit(['-c', 'checkout.workers=0', '--git-dir', mirror, ...add]);
     const git = await readWorktreeGitPaths(path);
     if (git) await mkdir(join(git.gitDir, sandboxObjectsDirName), { recursive: true });
     this.options.log?.info({ repo: repo.name, threadKey, branch, baseCommit }, 'worktree created');
     return { repo: repo.name, threadKey, key, path, branch, baseCommit, lastUsedAt: this.clock() };
+  }
+
+  /** git's own check, once per prefix (the generated rest of the name is always valid). */
+  private async checkBranchName(branch: string): Promise<void> {
+    const prefix = branch.slice(0, branch.lastIndexOf('/') + 1);
+    if (this.checkedPrefixes.has(prefix)) return;
+    await runHostGit(['check-ref-format', '--branch', branch]);
+    this.checkedPrefixes.add(prefix);
   }
 
   private workspaceFor(record: WorktreeRecord): Workspace {
