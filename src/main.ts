@@ -1,7 +1,11 @@
+import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createAgentJob } from './agent/agent-job.js';
+import { ModelClient } from './agent/model-client.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { createActionHandler } from './handlers/action-handler.js';
+import { type ActionRoute, createActionHandler } from './handlers/action-handler.js';
+import { createCommandJob } from './handlers/command-job.js';
 import { createMessageHandler } from './handlers/message-handler.js';
 import { JobQueue } from './jobs/job-queue.js';
 import type { JobHandler } from './jobs/ports.js';
@@ -12,8 +16,13 @@ import { startHttpServer } from './slack/http-server.js';
 import { OutputQueue } from './slack/output-queue.js';
 import { createSlackEdge } from './slack/slack-app.js';
 import { SlackNotifier } from './slack/slack-notifier.js';
+import { SlackThreadHistory } from './slack/slack-thread-history.js';
 import { openDatabase } from './storage/database.js';
 import { ThreadStore } from './storage/thread-store.js';
+import { UsageStore } from './storage/usage-store.js';
+import { detectDefaultBranch } from './workspace/default-branch.js';
+import { SandboxRunner } from './workspace/sandbox-runner.js';
+import { WorkspaceManager } from './workspace/worktree-manager.js';
 
 /** The composition root: every service is built once here and passed in. */
 async function main(): Promise<void> {
@@ -43,27 +52,88 @@ async function main(): Promise<void> {
   edge.watchRateLimits(updates);
   const notifier = new SlackNotifier(edge.client, updates, scrub, log);
 
+  const sandbox = await SandboxRunner.create({
+    mode: config.sandbox,
+    tempRoot: join(config.dataDir, 'tmp'),
+    denyRead: [
+      config.dataDir,
+      ...(config.configFile ? [config.configFile] : []),
+      homedir(),
+      '/root',
+      '/home',
+    ],
+    log,
+  });
+  if (config.sandbox === 'off')
+    log.warn('SHIPMATE_SANDBOX=off: commands run WITHOUT a sandbox. Development only.');
+  const workspaces = new WorkspaceManager({
+    dataDir: config.dataDir,
+    sandbox,
+    idleTtlMs: config.limits.worktreeIdleHours * 3600_000,
+    log,
+  });
+  const history = new SlackThreadHistory(edge.client, edge.botUserId, log);
+  const usage = new UsageStore(db);
+  const model = config.model.configured
+    ? new ModelClient({
+        apiKey: config.model.apiKey,
+        baseUrl: config.model.baseUrl,
+        model: config.model.name,
+      })
+    : undefined;
+  const defaultBranches = new Map<string, Promise<string>>();
+  const agent = createAgentJob({
+    config,
+    model,
+    workspaces: {
+      acquire: (repo, threadKey) =>
+        workspaces.acquire(repo, threadKey, { branchPrefix: config.git.branchPrefix }),
+    },
+    history,
+    usage,
+    threads,
+    resolveDefaultBranch: (repo) => {
+      const known = defaultBranches.get(repo.name) ?? detectDefaultBranch(repo.url);
+      defaultBranches.set(repo.name, known);
+      return known;
+    },
+  });
   const handlers: Record<string, JobHandler> = {
-    agent: async () => ({
-      reply: {
-        markdown:
-          'I received your request, but the coding agent is not wired up in this build yet. Nothing was changed.',
-      },
-    }),
-    command: async ({ job }) => ({
-      reply: {
-        markdown: `The command \`${String((job.payload.command as { name?: string })?.name)}\` is not available yet.`,
-      },
-    }),
+    agent,
+    command: createCommandJob({}),
   };
   const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
+  const actionRoutes: Record<string, ActionRoute> = {
+    mode_switch: async (action) => {
+      const [jobId, mode] = action.value.split(':');
+      const original = jobId ? queue.get(jobId) : undefined;
+      if (!original || (mode !== 'change' && mode !== 'question')) return;
+      pool.cancel(original.id);
+      const job = queue.enqueue({
+        ...original,
+        userId: original.userId,
+        payload: { ...original.payload, mode },
+      });
+      log.info({ jobId: job.id, switchedFrom: original.id, mode }, 'job-mode-switched');
+      pool.submit(job);
+    },
+  };
 
   let ready = false;
   const { server, port } = await startHttpServer({
     host: config.host,
     port: config.port,
     log,
-    health: () => ({ ok: ready, mode: config.slack.mode, sandbox: config.sandbox, jobs: queue.counts() }),
+    health: () => ({
+      ok: ready,
+      mode: config.slack.mode,
+      sandbox: sandbox.status(),
+      ...(config.sandbox === 'off'
+        ? { warning: 'SHIPMATE_SANDBOX=off: commands run without a sandbox' }
+        : {}),
+      model: config.model.configured ? config.model.name : 'not configured',
+      jobs: queue.counts(),
+    }),
     events: edge.eventsListener,
   });
   log.info({ port, host: config.host, mode: config.slack.mode }, 'server-listening');
@@ -71,7 +141,7 @@ async function main(): Promise<void> {
   try {
     await edge.start({
       onMessage: createMessageHandler({ queue, pool, threads, notifier, log, botUserId: edge.botUserId }),
-      onAction: createActionHandler({ queue, pool, notifier, log }),
+      onAction: createActionHandler({ queue, pool, notifier, log, routes: actionRoutes }),
     });
   } catch (error) {
     exitOnStartFailure(log, error, config);

@@ -55,14 +55,14 @@ describe('the agent in a sandboxed worktree', () => {
   });
 
   it('contains hostile commands: no secrets, no network, no writes outside, no host files', async () => {
-    const escape = join(tmpdir(), `shipmate-escape-${Date.now()}`);
+    const outsideFile = join(tmpdir(), `shipmate-escape-${Date.now()}`);
     h.model.enqueue(
       shell(`cat ${home}/.ssh/id_rsa; cat ~/.ssh/id_rsa`),
       shell('env'),
       shell(
         `curl -s -m 3 http://127.0.0.1:${canaryPort}/ || wget -q -T 3 -O- http://127.0.0.1:${canaryPort}/; echo done`,
       ),
-      shell(`touch ${escape}; echo written`),
+      shell(`touch ${outsideFile}; echo written`),
       shell(`ls ${h.app.dataDir}; cat ${h.app.dataDir}/shipmate.db | head -c 100`),
       { content: 'I tried.' },
     );
@@ -74,7 +74,7 @@ describe('the agent in a sandboxed worktree', () => {
     expect(outputs[1]).toContain('CI=true');
     expect(outputs[2]).not.toContain('CANARY-HTTP-BODY');
     expect(canaryHits).toBe(0);
-    expect(existsSync(escape)).toBe(false);
+    expect(existsSync(outsideFile)).toBe(false);
     expect(outputs[4]).not.toContain('SQLite format');
   });
 

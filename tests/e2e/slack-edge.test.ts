@@ -29,8 +29,8 @@ describe('the Slack edge', () => {
     await h.waitForStatus(ts, /Done/);
     expect(status.ts).toBeDefined();
     for (const call of h.slack.callsTo('chat.postMessage')) {
-      expect(call.args.unfurl_links).toBe(false);
-      expect(call.args.unfurl_media).toBe(false);
+      expect(String(call.args.unfurl_links)).toBe('false');
+      expect(String(call.args.unfurl_media)).toBe('false');
     }
   });
 
@@ -164,7 +164,9 @@ describe('the Slack edge', () => {
 
   it('stops a running job when Cancel is clicked', async () => {
     h.model.enqueue({ hang: true });
+    const requestsBefore = h.model.requests.length;
     const { ts } = await h.ask('a question that takes forever');
+    await h.model.waitForRequests(requestsBefore + 1, 20_000);
     const status = await h.waitForStatus(ts, /Looking into it|Reading|Thinking/);
     const click = await h.slack.clickButton({
       user: ALICE,
