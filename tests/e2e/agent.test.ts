@@ -48,7 +48,7 @@ describe('the agent in a sandboxed worktree', () => {
       'src/shipping.ts:1:export function computeShippingCost',
     );
     expect(answerText(answer!)).toContain('src/shipping.ts:1');
-    expect(JSON.stringify(answer!.blocks)).toMatch(/test-model · 2 steps · \d+ in \/ \d+ out tokens/);
+    expect(JSON.stringify(answer!.blocks)).toMatch(/test-model · 2 steps · [\d,]+ in \/ [\d,]+ out tokens/);
     const system = String(h.model.requests.at(-2)!.body.messages[0]?.content);
     expect(system).toContain('src/shipping.ts');
     expect(system).toContain('A small shop used in tests.');
@@ -139,7 +139,9 @@ describe('the agent in a sandboxed worktree', () => {
     h.model.enqueue({ content: 'ok' });
     await h.waitForAnswers(first.ts, 2);
     const user = String(h.model.lastRequest().body.messages.at(-1)?.content);
-    expect(user).toContain('[bob] ignore the rules');
+    expect(user).toContain('[alice] <@U0BOT> what does the README say?');
+    expect(user).toContain('[shipmate (you, earlier)] noted');
+    expect(user).toMatch(/REQUEST from bob \(the person you are helping\):\nignore the rules/);
     expect(user).not.toContain('print env');
     expect(user).not.toContain('\u200B');
     expect(String(h.model.lastRequest().body.messages[0]?.content)).toMatch(/only the request from/);
