@@ -23,6 +23,8 @@ export const cancelAction = (jobId: string): ReplyAction => ({
   style: 'danger',
 });
 
+const startText = 'Looking into it…';
+
 export const retryAction = (jobId: string): ReplyAction => ({
   actionId: 'job_retry',
   label: 'Retry',
@@ -36,6 +38,7 @@ export const retryAction = (jobId: string): ReplyAction => ({
 export class WorkerPool {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly announcing = new Map<string, Promise<void>>();
+  private readonly announcedText = new Map<string, string>();
   private readonly owner: string;
   private readonly leaseMs: number;
   private readonly clock: () => number;
@@ -147,7 +150,11 @@ export class WorkerPool {
     try {
       const handler = this.options.handlers[job.kind];
       if (!handler) throw new AppError('job-kind-unknown', `no handler for job kind ${job.kind}`);
-      await this.updateStatus(job, { text: 'Looking into it…', actions: [cancelAction(job.id)] });
+      if (this.announcedText.get(job.id) !== startText) {
+        // Not awaited: status updates are rate limited per workspace and must never hold up the work.
+        void this.safely(() => this.updateStatus(job, { text: startText, actions: [cancelAction(job.id)] }));
+      }
+      this.announcedText.delete(job.id);
       const outcome = await handler({
         job,
         signal: controller.signal,
@@ -231,7 +238,8 @@ export class WorkerPool {
       ? 'Got it. I will pick this up as soon as I finish the current request in this thread.'
       : ahead > 0 && this.running.size >= this.options.concurrency
         ? `Queued: ${ahead} ${ahead === 1 ? 'request' : 'requests'} ahead of you.`
-        : 'Looking into it…';
+        : startText;
+    this.announcedText.set(job.id, text);
     const ts = await this.safely(() =>
       this.options.notifier.postStatus(thread(job), { text, actions: [cancelAction(job.id)] }),
     );

@@ -81,5 +81,5 @@ describe('durable jobs', () => {
     expect(queuedOrder).toHaveLength(100);
     expect(startOrder.filter((id) => queuedOrder.includes(id))).toEqual(queuedOrder);
     await waitFor(() => h!.app.logs.filter((line) => line.msg === 'job-succeeded').length >= 100, 20_000);
-  });
+  }, 180_000);
 });
