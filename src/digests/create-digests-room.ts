@@ -1,0 +1,94 @@
+import type { Config } from '../config.js';
+import type { CommandRoute } from '../handlers/command-job.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { Logger } from '../log.js';
+import type { Database } from '../storage/database.js';
+import { DigestStore } from '../storage/digest-store.js';
+import { createDigestCommand } from './digest-command.js';
+import { DigestScheduler, type RunResult } from './digest-scheduler.js';
+import type {
+  ChannelHistory,
+  DigestPullRequests,
+  DigestScripts,
+  MirrorPathFor,
+  Permalinks,
+  PostToChannel,
+  Summarize,
+} from './ports.js';
+import { publishDigest } from './publish-digest.js';
+import { type SeedReport, seedDigestsFromConfig } from './seed-from-config.js';
+
+export interface DigestsRoomDeps {
+  config: Pick<Config, 'digests' | 'repos'>;
+  db: Database;
+  clock?: () => number;
+  log: Logger;
+  /** Posts a channel message (not in a thread); returns its ts. Must scrub secrets like every post. */
+  post: PostToChannel;
+  jobs: JobQueue;
+  history: ChannelHistory;
+  permalinks: Permalinks;
+  pullRequests?: DigestPullRequests | undefined;
+  scripts?: DigestScripts | undefined;
+  mirrorPathFor: MirrorPathFor;
+  /** One model call without tools; absent when no model is configured. */
+  summarize?: Summarize | undefined;
+  /** Unique per process; defaults to host:pid:random. */
+  owner?: string;
+  tickIntervalMs?: number;
+}
+
+export interface DigestsRoom {
+  commandRoutes: { digest: CommandRoute<'digest'> };
+  scheduler: {
+    start(): void;
+    stop(): void;
+    tick(now?: number): Promise<RunResult[]>;
+  };
+  seedFromConfig(): SeedReport;
+}
+
+/** Builds the digests room: store, scheduler and the `digest` command, from ports only. */
+export function createDigestsRoom(deps: DigestsRoomDeps): DigestsRoom {
+  const clock = deps.clock ?? Date.now;
+  const log = deps.log.child({ room: 'digests' });
+  const store = new DigestStore(deps.db, clock);
+  const publishDeps = {
+    jobs: deps.jobs,
+    repos: deps.config.repos,
+    permalinks: deps.permalinks,
+    mirrorPathFor: deps.mirrorPathFor,
+    pullRequests: deps.pullRequests,
+    scripts: deps.scripts,
+    history: deps.history,
+    summarize: deps.summarize,
+    post: deps.post,
+    log,
+  };
+  const scheduler = new DigestScheduler({
+    store,
+    publish: (request) => publishDigest(publishDeps, request),
+    post: deps.post,
+    clock,
+    log,
+    ...(deps.owner ? { owner: deps.owner } : {}),
+    ...(deps.tickIntervalMs ? { intervalMs: deps.tickIntervalMs } : {}),
+  });
+  return {
+    commandRoutes: {
+      digest: createDigestCommand({
+        config: deps.config,
+        store,
+        scheduler,
+        permalinks: deps.permalinks,
+        clock,
+      }),
+    },
+    scheduler: {
+      start: () => scheduler.start(),
+      stop: () => scheduler.stop(),
+      tick: (now) => scheduler.tick(now ?? clock()),
+    },
+    seedFromConfig: () => seedDigestsFromConfig(deps.config.digests, store, clock(), log),
+  };
+}

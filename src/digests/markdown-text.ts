@@ -1,0 +1,56 @@
+/**
+ * Text from Slack, git and the model goes into a digest as plain words: one line,
+ * Markdown specials escaped, and no mention that would ping a person or the channel.
+ */
+export function inlineText(text: string, maxLength = 120): string {
+  const line = neutralizeMentions(text).replace(/\s+/g, ' ').trim();
+  const short = line.length > maxLength ? `${line.slice(0, maxLength - 1).trimEnd()}…` : line;
+  return escapeMarkdown(short);
+}
+
+/** `<@U123|ana>` → @ana, `<@U123>` → @someone, `<!here>` and bare @here → a form that does not notify. */
+export function neutralizeMentions(text: string): string {
+  return text
+    .replace(/<@[UW][A-Z0-9]+\|([^>]+)>/g, '@$1')
+    .replace(/<@[UW][A-Z0-9]+>/g, '@someone')
+    .replace(
+      /<!subteam\^[A-Z0-9]+(?:\|([^>]+))?>/g,
+      (_, name: string | undefined) => `@\u200b${name ?? 'group'}`,
+    )
+    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@\u200b$1')
+    .replace(/<!date\^[^>]*\|([^>]*)>/g, '$1')
+    .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '$2 ($1)')
+    .replace(/<(https?:\/\/[^|>\s]+)>/g, '$1')
+    .replace(/@(here|channel|everyone)\b/gi, '@\u200b$1');
+}
+
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/([\\`*_[\]~|])/g, '\\$1')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›');
+}
+
+/** `[text](url)`, or the text alone when there is no usable http(s) URL. */
+export function link(text: string, url: string | undefined): string {
+  if (!url || !/^https?:\/\//i.test(url)) return text;
+  return `[${text}](${url.replace(/[()\s]/g, (char) => encodeURIComponent(char))})`;
+}
+
+/** The first `shown` items, then "…and N more" when there were more. */
+export function capList(lines: string[], shown: number): string[] {
+  if (lines.length <= shown) return lines;
+  return [...lines.slice(0, shown), `…and ${lines.length - shown} more`];
+}
+
+/** Model output: kept as Markdown (bullets, emphasis) but capped and without pings. */
+export function modelText(text: string, maxLength: number): string {
+  const clean = neutralizeMentions(text)
+    .replace(/^#+\s*/gm, '')
+    .trim();
+  return clean.length > maxLength ? `${clean.slice(0, maxLength - 1).trimEnd()}…` : clean;
+}
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
