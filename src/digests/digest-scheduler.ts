@@ -165,9 +165,12 @@ export class DigestScheduler {
     }
   }
 
-  /** Since the last digest that covered its period; else one schedule period; else a day. */
+  /**
+   * Since the last digest that covered its period; before the first one, since the start
+   * of the earliest (failed) attempt; else one schedule period; else a day.
+   */
   private periodStart(channel: string, schedule: DigestScheduleRecord | undefined, slot: number): number {
-    const covered = this.deps.store.coveredUntil(channel);
+    const covered = this.deps.store.coveredUntil(channel) ?? this.deps.store.firstPeriodFrom(channel);
     if (covered !== undefined) return covered;
     const previous = schedule
       ? safely(() => previousRunBefore(schedule.cron, schedule.timezone, slot))

@@ -34,7 +34,7 @@ export function escapeMarkdown(text: string): string {
 /** `[text](url)`, or the text alone when there is no usable http(s) URL. */
 export function link(text: string, url: string | undefined): string {
   if (!url || !/^https?:\/\//i.test(url)) return text;
-  return `[${text}](${url.replace(/[()\s]/g, (char) => encodeURIComponent(char))})`;
+  return `[${text}](${url.replace(/[()\s]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
 }
 
 /** The first `shown` items, then "…and N more" when there were more. */

@@ -276,6 +276,14 @@ export class DigestStore {
     return row.until ?? undefined;
   }
 
+  /** The start of the earliest run's period (any status): where a channel's digests began. */
+  firstPeriodFrom(channel: string): number | undefined {
+    const row = this.db
+      .prepare('SELECT MIN(period_from) AS since FROM digest_runs WHERE channel = ?')
+      .get(channel) as { since: number | null };
+    return row.since ?? undefined;
+  }
+
   /** Runs left 'running' by a process that stopped mid-way; they count as failed. */
   failAbandonedRuns(startedBefore: number): number {
     const result = this.db
