@@ -14,11 +14,12 @@ import { instantResponder } from '../tests/support/scripted-model.js';
 const burst = 200;
 
 export async function runSlackBench(): Promise<void> {
-  const h = await Harness.start({ env: { SHIPMATE_CONCURRENCY: '4', LOG_LEVEL: 'warn' } });
+  const h = await Harness.start({ env: { SHIPMATE_CONCURRENCY: '4', LOG_LEVEL: 'info' } });
   try {
     h.model.respondWith(instantResponder('ok'));
     await warmUp(h);
     await mentionToFirstModelRequest(h);
+    await ackSequential(h);
     await ackBurst(h);
     memory(h);
   } finally {
@@ -42,6 +43,24 @@ async function mentionToFirstModelRequest(h: Harness): Promise<void> {
     await h.waitForAnswers(ts, 1, CHANNEL, 30_000);
   }
   print('mention → first model request (new thread, warm repo)', samples);
+}
+
+/** One event at a time: the ack latency of a single delivery, without queueing behind the others. */
+async function ackSequential(h: Harness): Promise<void> {
+  const acks: number[] = [];
+  const threads: string[] = [];
+  for (let i = 0; i < burst; i++) {
+    const result = await h.slack.mention({
+      user: 'U0ALICE',
+      channel: CHANNEL,
+      text: `one by one ${i}`,
+      onlyAppMention: true,
+    });
+    acks.push(...result.deliveries.map((delivery) => delivery.elapsedMs));
+    threads.push(result.ts);
+  }
+  print(`ack latency, ${burst} signed events one after another`, acks);
+  for (const ts of threads) await h.waitForAnswers(ts, 1, CHANNEL, 120_000);
 }
 
 async function ackBurst(h: Harness): Promise<void> {

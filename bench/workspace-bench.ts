@@ -58,7 +58,7 @@ function plainExec(command: string, cwd: string): Promise<void> {
   });
 }
 
-async function main(): Promise<void> {
+export async function runWorkspaceBench(): Promise<void> {
   const base = await mkdtemp(join(tmpdir(), 'shipmate-bench-'));
   const dataDir = join(base, 'data');
   console.log(`workspace bench: ${files} files, ${commits} commits, ${runs} runs per command figure\n`);
@@ -125,4 +125,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}`) await runWorkspaceBench();

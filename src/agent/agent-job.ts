@@ -1,6 +1,6 @@
 import type { Config, RepoConfig } from '../config.js';
-import { AppError, PermissionError } from '../errors.js';
-import type { JobContext, JobHandler, JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
+import { PermissionError } from '../errors.js';
+import type { JobHandler, JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
 import type { ThreadStore } from '../storage/thread-store.js';
 import type { UsageStore } from '../storage/usage-store.js';
 import { buildContext, classifyRequest, type RequestMode } from './build-context.js';
@@ -270,8 +270,4 @@ function githubWebUrl(config: Readonly<Config>): string {
   const api = config.github.apiUrl;
   if (!api || /api\.github\.com/.test(api)) return 'https://github.com';
   return api.replace(/\/api\/v3\/?$/, '').replace(/\/$/, '');
-}
-
-export function isAppError(error: unknown): error is AppError {
-  return error instanceof AppError;
 }

@@ -204,7 +204,7 @@ export class WorkerPool {
     if (error instanceof CancelledError || (signal.aborted && signal.reason instanceof CancelledError)) {
       this.options.queue.markCancelled(job.id);
       log.info('job-cancelled');
-      await this.safely(() => this.updateStatus(job, { text: 'Cancelled.' }));
+      void this.safely(() => this.updateStatus(job, { text: 'Cancelled.' }));
       return;
     }
     const referenceId = newReferenceId();
@@ -219,13 +219,13 @@ export class WorkerPool {
       referenceId,
     });
     log.error({ err: error, code, referenceId }, 'job-failed');
-    await this.safely(() => this.updateStatus(job, { text: `Failed (reference ${referenceId}).` }));
     await this.safely(() =>
       this.options.notifier.reply(thread(job), {
         markdown: `${userMessage}\n\nTo try again, press **Retry** or mention me with the request. Reference: \`${referenceId}\``,
         actions: [retryAction(job.id)],
       }),
     );
+    void this.safely(() => this.updateStatus(job, { text: `Failed (reference ${referenceId}).` }));
   }
 
   private async announce(job: Job): Promise<void> {
@@ -253,12 +253,12 @@ export class WorkerPool {
   }
 
   private async reportInterrupted(job: Job): Promise<void> {
-    await this.updateStatus(job, { text: 'Interrupted.' });
     await this.options.notifier.reply(thread(job), {
       markdown:
         'shipmate was restarted while working on this and could not finish it. Press **Retry** or mention me again.',
       actions: [retryAction(job.id)],
     });
+    void this.safely(() => this.updateStatus(job, { text: 'Interrupted.' }));
   }
 
   private resumeExpiredWaits(): void {

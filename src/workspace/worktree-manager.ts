@@ -120,7 +120,11 @@ export class WorkspaceManager {
     await mkdir(join(this.options.dataDir, 'worktrees', repo.name), { recursive: true });
     // checkout.workers=0: parallel checkout, one worker per core.
     const add = ['worktree', 'add', '--quiet', '-B', branch, path, baseCommit];
-    await runHostGit(['-c', 'checkout.workers=0', '--git-dir', mirror, ...add]);
+    // git writes a new worktree's metadata non-atomically; another add or prune on the same
+    // mirror can read it half-written ("failed to read …/commondir"), so they take turns.
+    await this.withLock(`mirror:${mirror}`, () =>
+      runHostGit(['-c', 'checkout.workers=0', '--git-dir', mirror, ...add]),
+    );
     const git = await readWorktreeGitPaths(path);
     if (git) await mkdir(join(git.gitDir, sandboxObjectsDirName), { recursive: true });
     this.options.log?.info({ repo: repo.name, threadKey, branch, baseCommit }, 'worktree created');
@@ -187,7 +191,11 @@ export class WorkspaceManager {
     return true;
   }
 
-  private async removeWorktree(mirror: string, path: string, branch: string | undefined): Promise<void> {
+  private removeWorktree(mirror: string, path: string, branch: string | undefined): Promise<void> {
+    return this.withLock(`mirror:${mirror}`, () => this.removeWorktreeNow(mirror, path, branch));
+  }
+
+  private async removeWorktreeNow(mirror: string, path: string, branch: string | undefined): Promise<void> {
     await runHostGit(['--git-dir', mirror, 'worktree', 'remove', '--force', '--force', path]).catch(
       async () => {
         // Not registered (or metadata gone): remove the directory and let git forget it.
