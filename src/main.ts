@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createAgentJob } from './agent/agent-job.js';
 import { ModelClient } from './agent/model-client.js';
 import { type Config, loadConfig } from './config.js';
+import { createDigestsRoom } from './digests/index.js';
 import { ConfigError } from './errors.js';
 import { type ActionRoute, createActionHandler } from './handlers/action-handler.js';
 import { createCommandJob } from './handlers/command-job.js';
@@ -82,6 +83,11 @@ async function main(): Promise<void> {
       })
     : undefined;
   const defaultBranches = new Map<string, Promise<string>>();
+  const resolveDefaultBranch = (repo: Config['repos'][number]) => {
+    const known = defaultBranches.get(repo.name) ?? detectDefaultBranch(repo.url);
+    defaultBranches.set(repo.name, known);
+    return known;
+  };
   const agent = createAgentJob({
     config,
     model,
@@ -92,15 +98,37 @@ async function main(): Promise<void> {
     history,
     usage,
     threads,
-    resolveDefaultBranch: (repo) => {
-      const known = defaultBranches.get(repo.name) ?? detectDefaultBranch(repo.url);
-      defaultBranches.set(repo.name, known);
-      return known;
+    resolveDefaultBranch,
+  });
+  const resolveRepo = async (repo: Config['repos'][number]) => ({
+    ...repo,
+    defaultBranch: repo.defaultBranch ?? (await resolveDefaultBranch(repo)),
+  });
+  const digests = createDigestsRoom({
+    config,
+    db,
+    log,
+    jobs: queue,
+    post: (channel, markdown) => notifier.postToChannel(channel, markdown),
+    history: { messagesBetween: (channel, from, to) => history.messagesBetween(channel, from, to) },
+    permalinks: (channel, ts) => history.permalink(channel, ts),
+    mirrorPathFor: async (name) => {
+      const repo = config.repos.find((candidate) => candidate.name === name);
+      return repo ? workspaces.mirrorFor(await resolveRepo(repo)) : undefined;
     },
+    summarize: model
+      ? async (text) =>
+          (
+            await model.complete(
+              { messages: [{ role: 'user', content: text }], max_tokens: 600 },
+              AbortSignal.timeout(60_000),
+            )
+          ).choices[0]?.message.content ?? ''
+      : undefined,
   });
   const handlers: Record<string, JobHandler> = {
     agent,
-    command: createCommandJob({}),
+    command: createCommandJob({ ...digests.commandRoutes }),
   };
   const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
   const actionRoutes: Record<string, ActionRoute> = {
@@ -147,6 +175,8 @@ async function main(): Promise<void> {
     exitOnStartFailure(log, error, config);
   }
   await pool.start();
+  digests.seedFromConfig();
+  digests.scheduler.start();
   ready = true;
   log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
 
@@ -156,6 +186,7 @@ async function main(): Promise<void> {
     stopping = true;
     ready = false;
     log.info({ signal }, 'shutdown-started');
+    digests.scheduler.stop();
     await pool.drain(config.drainSeconds * 1000);
     await edge.stop().catch((error: unknown) => log.warn({ err: error }, 'slack-stop-failed'));
     server.close();

@@ -65,6 +65,13 @@ export class SlackNotifier implements Notifier {
     return lastTs;
   }
 
+  /** A top-level channel message (digests): Markdown, never in a thread. */
+  async postToChannel(channel: string, markdown: string): Promise<string | undefined> {
+    const [message] = renderReply({ markdown }).messages;
+    const result = await this.client.chat.postMessage({ channel, ...this.clean(message!), ...noUnfurl });
+    return result.ts;
+  }
+
   /** Scrubs every string in the payload (texts inside blocks included). */
   private clean(message: SlackMessage): SlackMessage {
     return JSON.parse(JSON.stringify(message), (_key, value: unknown) =>

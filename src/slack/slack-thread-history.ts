@@ -39,6 +39,29 @@ export class SlackThreadHistory implements ThreadHistory {
     return messages.slice(-maxMessages);
   }
 
+  /** Top-level channel messages with from <= ts < to (ms), oldest first (conversations.history). */
+  async messagesBetween(channel: string, from: number, to: number): Promise<ThreadMessage[]> {
+    const messages: ThreadMessage[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.conversations.history({
+        channel,
+        oldest: (from / 1000).toFixed(6),
+        latest: (to / 1000).toFixed(6),
+        inclusive: true,
+        limit: 200,
+        cursor,
+      });
+      for (const raw of page.messages ?? []) {
+        const parsed = replySchema.safeParse(raw);
+        if (parsed.success && Number(parsed.data.ts) * 1000 < to)
+          messages.push(await this.toMessage(parsed.data));
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor && messages.length < 1_000);
+    return messages.sort((a, b) => Number(a.ts) - Number(b.ts));
+  }
+
   async displayName(userId: string): Promise<string> {
     const cached = this.names.get(userId);
     if (cached) return cached;

@@ -77,6 +77,11 @@ export class WorkspaceManager {
     return workspace;
   }
 
+  /** The repo's bare mirror, fetched when older than the interval (for host-side git log in digests). */
+  mirrorFor(repo: RepoSpec): Promise<string> {
+    return this.mirrors.ensureFresh(repo);
+  }
+
   /** Marks the thread's worktree as no longer in use right now and prunes opportunistically. */
   async release(repo: RepoSpec, threadKey: string): Promise<void> {
     this.lastUsed.set(`${repo.name}/${safeThreadKey(threadKey)}`, this.clock());
