@@ -8,6 +8,7 @@ import { ConfigError } from './errors.js';
 import { type ActionRoute, createActionHandler } from './handlers/action-handler.js';
 import { createCommandJob } from './handlers/command-job.js';
 import { createMessageHandler } from './handlers/message-handler.js';
+import { createPermissionsCommand, effectiveDomains } from './handlers/permissions-command.js';
 import { JobQueue } from './jobs/job-queue.js';
 import type { JobHandler } from './jobs/ports.js';
 import { WorkerPool } from './jobs/worker-pool.js';
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
   });
   const handlers: Record<string, JobHandler> = {
     agent,
-    command: createCommandJob({ ...digests.commandRoutes }),
+    command: createCommandJob({ ...digests.commandRoutes, permissions: createPermissionsCommand(config) }),
   };
   const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
   const actionRoutes: Record<string, ActionRoute> = {

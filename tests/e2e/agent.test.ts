@@ -166,6 +166,22 @@ describe('the agent in a sandboxed worktree', () => {
 });
 
 describe('repositories', () => {
+  it('lists what each repository may do with `permissions`, without a model call', async () => {
+    const h = await Harness.start({
+      config:
+        'repos:\n  - name: shop\n    url: "{{repo}}"\n    allowedDomains: [registry.npmjs.org]\naccess:\n  writers: [U0ALICE]\n',
+    });
+    try {
+      const { ts } = await h.ask('permissions');
+      const [answer] = await h.waitForAnswers(ts);
+      expect(answerText(answer!)).toMatch(/\*\*shop\*\*: network domains configured: `registry.npmjs.org`/);
+      expect(answerText(answer!)).toMatch(/limited to <@U0ALICE>/);
+      expect(h.model.requests).toHaveLength(0);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('lists the configured repos when a message names an unknown one', async () => {
     const h = await Harness.start({
       config: 'repos:\n  - name: shop\n    url: "{{repo}}"\n  - name: billing\n    url: "{{repo}}"\n',

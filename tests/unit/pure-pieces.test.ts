@@ -3,6 +3,7 @@ import { classifyRequest } from '../../src/agent/build-context.js';
 import { linkCitations } from '../../src/agent/citations.js';
 import { sanitizeUntrusted } from '../../src/agent/sanitize.js';
 import { parseCommandWord, stripMention } from '../../src/handlers/command-words.js';
+import { effectiveDomains } from '../../src/handlers/permissions-command.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
 import { markdownLimit, renderReply, splitMarkdown } from '../../src/slack/message-format.js';
 
@@ -131,5 +132,17 @@ describe('citations', () => {
     expect(out).toContain('[src/cart.ts:42](https://github.com/acme/shop/blob/abc123/src/cart.ts#L42)');
     expect(out).toContain('[lib/a.js:3-5](https://github.com/acme/shop/blob/abc123/lib/a.js#L3-L5)');
     expect(out).toContain('```\nsrc/x.ts:1\n```');
+  });
+});
+
+describe('sandbox network allowlist', () => {
+  const repo = (allowedDomains: string[]) => ({ allowedDomains }) as never;
+  it.each([
+    [[], []],
+    [[['registry.npmjs.org']], ['registry.npmjs.org']],
+    [[['registry.npmjs.org', 'pypi.org'], ['registry.npmjs.org']], ['registry.npmjs.org']],
+    [[['pypi.org'], []], []],
+  ])('opens only domains every repo allows: %j', (lists, expected) => {
+    expect(effectiveDomains({ repos: lists.map(repo) })).toEqual(expected);
   });
 });

@@ -1,0 +1,49 @@
+import type { Config } from '../config.js';
+import type { CommandRoute } from './command-job.js';
+
+/**
+ * The network allowlist the sandbox enforces. sandbox-runtime keeps one allowlist per
+ * process, so only domains every repo allows are opened: a repo never gets network
+ * another repo asked for.
+ */
+export function effectiveDomains(config: Pick<Config, 'repos'>): string[] {
+  const [first, ...rest] = config.repos.map((repo) => new Set(repo.allowedDomains));
+  if (!first) return [];
+  return [...first].filter((domain) => rest.every((domains) => domains.has(domain))).sort();
+}
+
+/** `@shipmate permissions`: what each repository may do beyond the defaults. */
+export function createPermissionsCommand(config: Readonly<Config>): CommandRoute<'permissions'> {
+  return async () => {
+    const open = effectiveDomains(config);
+    const lines = config.repos.map((repo) => {
+      const asked =
+        repo.allowedDomains.length > 0 ? repo.allowedDomains.map((d) => `\`${d}\``).join(', ') : 'none';
+      const extras = [
+        repo.allowLifecycleScripts ? 'install scripts allowed' : 'install scripts off',
+        repo.allowWorkflowChanges ? 'CI workflow changes allowed' : 'CI workflow files never committed',
+      ].join('; ');
+      return `- **${repo.name}**: network domains configured: ${asked}; ${extras}.`;
+    });
+    const writers =
+      config.access.writers.length > 0
+        ? `Write actions (push, PR, shared scripts) are limited to ${config.access.writers.map((id) => `<@${id}>`).join(', ')}.`
+        : 'Everyone may use write actions (push, PR, shared scripts): `access.writers` is not set.';
+    const network =
+      open.length > 0
+        ? `Commands may reach: ${open.map((d) => `\`${d}\``).join(', ')} (domains every repository allows).`
+        : 'Commands run with no network.';
+    return {
+      reply: {
+        markdown: [
+          '**Sandbox permissions**',
+          ...(lines.length > 0 ? lines : ['- No repository is configured.']),
+          '',
+          network,
+          writers,
+          'Permissions change only in the shipmate config file, never from a Slack message.',
+        ].join('\n'),
+      },
+    };
+  };
+}
