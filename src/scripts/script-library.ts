@@ -1,0 +1,106 @@
+import { type Config, isWriter } from '../config.js';
+import type { Logger } from '../log.js';
+import { allRepos, type ScriptRecord, type ScriptStore } from '../storage/script-store.js';
+import type { CommandResult, Workspace } from '../workspace/types.js';
+import { bindArguments } from './arguments.js';
+import { toFtsQuery } from './fts-query.js';
+import { exitStatusOf, runScriptBody } from './run-script.js';
+import { checkScript, type ScriptInput } from './script-rules.js';
+
+export type SaveResult =
+  | { kind: 'saved'; script: ScriptRecord; change: 'added' | 'updated' }
+  | { kind: 'forbidden' }
+  | { kind: 'invalid'; problems: string[] }
+  | { kind: 'exists'; existing: ScriptRecord };
+
+export type RunResult =
+  | { kind: 'usage'; usage: string }
+  | { kind: 'ran'; script: ScriptRecord; result: CommandResult };
+
+export type DeleteResult = { kind: 'deleted' } | { kind: 'missing' } | { kind: 'forbidden'; author: string };
+
+export const forbiddenSaveMessage =
+  'Saving team scripts is limited to the writers listed in the shipmate configuration (`access.writers`). Ask one of them to save it.';
+
+/** The library's rules in one place, shared by the tools, the command words and the save button. */
+export class ScriptLibrary {
+  constructor(
+    readonly store: ScriptStore,
+    private readonly config: Pick<Config, 'access'>,
+    private readonly log: Logger,
+  ) {}
+
+  /** A write action: needs a writer; a name clash is refused unless `update` is set. */
+  save(
+    input: ScriptInput,
+    by: { userId: string; permalink?: string | undefined; update: boolean },
+  ): SaveResult {
+    if (!isWriter(this.config, by.userId)) return { kind: 'forbidden' };
+    const checked = checkScript(input);
+    if (!checked.ok) return { kind: 'invalid', problems: checked.problems };
+    const fields = checked.fields;
+    const existing = this.store.find(fields.name, fields.scope === allRepos ? undefined : fields.scope);
+    if (existing && !by.update) return { kind: 'exists', existing };
+    if (existing) {
+      const script = this.store.update(existing.id, fields, by.userId, by.permalink);
+      this.log.info({ script: script.name, version: script.version, by: by.userId }, 'script-updated');
+      return { kind: 'saved', script, change: 'updated' };
+    }
+    const script = this.store.insert(fields, by.userId, by.permalink);
+    this.log.info({ script: script.name, scope: script.scope, by: by.userId }, 'script-added');
+    return { kind: 'saved', script, change: 'added' };
+  }
+
+  find(name: string, repo: string | undefined): ScriptRecord | undefined {
+    return this.store.find(name.toLowerCase(), repo);
+  }
+
+  /** Every word must match; when nothing does, any word may. */
+  search(text: string, repo: string | undefined, limit = 10): ScriptRecord[] {
+    const all = toFtsQuery(text, 'all');
+    if (!all) return [];
+    const strict = this.store.search(all, repo, limit);
+    if (strict.length > 0) return strict;
+    const any = toFtsQuery(text, 'any');
+    return any && any !== all ? this.store.search(any, repo, limit) : [];
+  }
+
+  /** For the agent's starting context: a few scripts that share uncommon words with the request. */
+  relevant(request: string, repo: string, limit = 3): ScriptRecord[] {
+    const query = toFtsQuery(request, 'any', { dropStopwords: true });
+    return query ? this.store.search(query, repo, limit) : [];
+  }
+
+  async run(
+    script: ScriptRecord,
+    values: Record<string, string>,
+    options: { workspace: Workspace; userId: string; timeoutMs: number; signal?: AbortSignal },
+  ): Promise<RunResult> {
+    const bound = bindArguments(script.name, script.parameters, values);
+    if (!bound.ok) return { kind: 'usage', usage: bound.usage };
+    const result = await runScriptBody({
+      workspace: options.workspace,
+      script,
+      env: bound.env,
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    this.store.recordRun(script.id, exitStatusOf(result), options.userId);
+    this.log.info(
+      { script: script.name, exitCode: result.exitCode, durationMs: result.durationMs, by: options.userId },
+      'script-ran',
+    );
+    return { kind: 'ran', script: this.store.get(script.id) ?? script, result };
+  }
+
+  /** Its author or a writer may delete a script (everyone is a writer when `access.writers` is not set). */
+  remove(name: string, repo: string | undefined, userId: string): DeleteResult {
+    const script = this.find(name, repo);
+    if (!script) return { kind: 'missing' };
+    if (script.author !== userId && !isWriter(this.config, userId))
+      return { kind: 'forbidden', author: script.author };
+    this.store.delete(script.id, userId);
+    this.log.info({ script: script.name, by: userId }, 'script-deleted');
+    return { kind: 'deleted' };
+  }
+}
