@@ -9,7 +9,7 @@ export type ParsedArguments = { ok: true; values: Record<string, string> } | { o
  */
 export function parseArguments(text: string): ParsedArguments {
   const values: Record<string, string> = {};
-  const pattern = /\s*([A-Za-z_][\w-]*)=(?:'([^']*)'|"([^"]*)"|(\S*))/y;
+  const pattern = /\s*([A-Za-z_][\w-]*)=(?:'([^']*)'|"([^"]*)"|([^\s'"]\S*|(?=\s|$)))/y;
   let index = 0;
   const input = text.trim();
   while (index < input.length) {

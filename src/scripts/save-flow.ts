@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { allRepos, type ScriptDraft, type ScriptStore } from '../storage/script-store.js';
 import type { ModalForm, ModalOpener, ResolveRepo, ThreadReplier } from './ports.js';
 import { draftFromCommand, pickScriptCommand, type ToolCallRecord } from './propose-draft.js';
+import { inlineText } from './script-commands.js';
 import { forbiddenSaveMessage, type SaveResult, type ScriptLibrary } from './script-library.js';
 import { formatParameter, parseParameterLines, usageLine } from './script-rules.js';
 
@@ -134,7 +135,7 @@ export function createSaveFlow(deps: SaveFlowDeps): {
       const by = await deps.history.displayName(result.existing.author);
       return void (await say(
         thread,
-        `A team script called \`${result.existing.name}\` already exists (“${result.existing.description}”, saved by ${by}, version ${result.existing.version}). Replace it with this one? The current version stays in its history.`,
+        `A team script called \`${result.existing.name}\` already exists (“${inlineText(result.existing.description)}”, saved by ${by}, version ${result.existing.version}). Replace it with this one? The current version stays in its history.`,
         [
           {
             actionId: updateConfirmActionId,

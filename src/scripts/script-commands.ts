@@ -181,7 +181,7 @@ async function listLine(deps: ScriptCommandDeps, script: ScriptRecord): Promise<
       ? ''
       : ` · last ${script.lastExitStatus === 0 ? 'succeeded' : `failed (exit ${script.lastExitStatus})`} ${ago(deps.clock() - (script.lastRunAt ?? 0))}`;
   const scope = script.scope === allRepos ? ' · all repos' : '';
-  return `- **${script.name}**: ${script.description} · by ${author} · ${runs}${last}${scope}`;
+  return `- **${script.name}**: ${inlineText(script.description)} · by ${author} · ${runs}${last}${scope}`;
 }
 
 async function describeScript(deps: ScriptCommandDeps, script: ScriptRecord): Promise<string> {
@@ -194,7 +194,7 @@ async function describeScript(deps: ScriptCommandDeps, script: ScriptRecord): Pr
   const history = deps.library.store.versions(script.id);
   const source = script.sourcePermalink ? ` ([source thread](${script.sourcePermalink}))` : '';
   const lines = [
-    `**${script.name}** (${script.interpreter}, ${script.scope === allRepos ? 'all repositories' : script.scope}): ${script.description}${source}`,
+    `**${script.name}** (${script.interpreter}, ${script.scope === allRepos ? 'all repositories' : script.scope}): ${inlineText(script.description)}${source}`,
     usageLine(script.name, script.parameters),
     codeBlock(script.body.replace(/\n$/, ''), languageOf(script.interpreter)),
     '**History**',
@@ -235,6 +235,11 @@ function notFound(name: string): string {
 
 const noRepoMessage =
   'This channel is not mapped to one repository, so I do not know where to run it. Mention me with `in <repo>: …` first in this thread, or map the channel in the config.';
+
+/** People's text in a reply: no channel-wide pings or mentions through `<!here>` / `<@U…>`. */
+export function inlineText(text: string): string {
+  return text.replace(/<([!@#])/g, '‹$1');
+}
 
 function done(markdown: string, statusText = 'Done.'): JobOutcome {
   return { reply: { markdown }, statusText };
