@@ -127,21 +127,17 @@ export class ScriptStore {
         .prepare(
           `INSERT INTO scripts (name, scope, description, interpreter, body, parameters, author, updated_by,
              source_permalink, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (@name, @scope, @description, @interpreter, @body, @parameters, @author, @author,
+             @sourcePermalink, @now, @now)`,
         )
-        .run(
-          fields.name,
-          fields.scope,
-          fields.description,
-          fields.interpreter,
-          fields.body,
-          JSON.stringify(fields.parameters),
+        .run({
+          ...columns(fields),
+          name: fields.name,
+          scope: fields.scope,
           author,
-          author,
-          sourcePermalink ?? null,
+          sourcePermalink: sourcePermalink ?? null,
           now,
-          now,
-        );
+        });
       this.logChange(fields.name, fields.scope, 'added', author, now);
       return this.get(Number(result.lastInsertRowid))!;
     })();
@@ -161,34 +157,23 @@ export class ScriptStore {
       this.db
         .prepare(
           `INSERT INTO script_versions (script_id, version, description, interpreter, body, parameters, saved_by, saved_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (@id, @version, @description, @interpreter, @body, @parameters, @updatedBy, @updatedAt)`,
         )
-        .run(
+        .run({
+          ...columns(current),
           id,
-          current.version,
-          current.description,
-          current.interpreter,
-          current.body,
-          JSON.stringify(current.parameters),
-          current.updatedBy,
-          current.updatedAt,
-        );
+          version: current.version,
+          updatedBy: current.updatedBy,
+          updatedAt: current.updatedAt,
+        });
       this.db
         .prepare(
-          `UPDATE scripts SET description = ?, interpreter = ?, body = ?, parameters = ?, updated_by = ?,
-             source_permalink = COALESCE(?, source_permalink), version = version + 1, updated_at = ?
-           WHERE id = ?`,
+          `UPDATE scripts SET description = @description, interpreter = @interpreter, body = @body,
+             parameters = @parameters, updated_by = @by, version = version + 1, updated_at = @now,
+             source_permalink = COALESCE(@sourcePermalink, source_permalink)
+           WHERE id = @id`,
         )
-        .run(
-          fields.description,
-          fields.interpreter,
-          fields.body,
-          JSON.stringify(fields.parameters),
-          by,
-          sourcePermalink ?? null,
-          now,
-          id,
-        );
+        .run({ ...columns(fields), by, now, id, sourcePermalink: sourcePermalink ?? null });
       this.logChange(current.name, current.scope, 'changed', by, now);
       return this.get(id)!;
     })();
@@ -233,21 +218,19 @@ export class ScriptStore {
     this.db
       .prepare(
         `INSERT OR REPLACE INTO script_drafts (id, job_id, name, description, interpreter, body, parameters, scope,
-           channel, thread_ts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           channel, thread_ts, created_at)
+         VALUES (@id, @jobId, @name, @description, @interpreter, @body, @parameters, @scope, @channel, @threadTs, @createdAt)`,
       )
-      .run(
-        draft.id,
-        draft.jobId ?? null,
-        draft.name,
-        draft.description,
-        draft.interpreter,
-        draft.body,
-        JSON.stringify(draft.parameters),
-        draft.scope ?? null,
-        draft.channel ?? null,
-        draft.threadTs ?? null,
+      .run({
+        ...columns(draft),
+        id: draft.id,
+        name: draft.name,
+        jobId: draft.jobId ?? null,
+        scope: draft.scope ?? null,
+        channel: draft.channel ?? null,
+        threadTs: draft.threadTs ?? null,
         createdAt,
-      );
+      });
     // Drafts nobody clicked are of no use after a week.
     this.db.prepare('DELETE FROM script_drafts WHERE created_at < ?').run(createdAt - 7 * 86_400_000);
     return { ...draft, createdAt };
@@ -300,6 +283,16 @@ export class ScriptStore {
       .prepare('INSERT INTO script_events (name, scope, change, by_user, at) VALUES (?, ?, ?, ?, ?)')
       .run(name, scope, change, by, at);
   }
+}
+
+/** The content columns every script, version and draft row has. */
+function columns(content: Pick<ScriptFields, 'description' | 'interpreter' | 'body' | 'parameters'>) {
+  return {
+    description: content.description,
+    interpreter: content.interpreter,
+    body: content.body,
+    parameters: JSON.stringify(content.parameters),
+  };
 }
 
 /** The JSON column, checked on the way out; a row that does not parse reads as no parameters. */
