@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThreadHistory, ToolContext } from '../../src/agent/ports.js';
-import type { AgentTool } from '../../src/agent/tools/tool.js';
+import { type AgentTool, toOpenAiTool } from '../../src/agent/tools/tool.js';
 import type { RepoConfig } from '../../src/config.js';
 import { createCommandJob } from '../../src/handlers/command-job.js';
 import { parseCommandWord } from '../../src/handlers/command-words.js';
@@ -403,5 +403,17 @@ describe('team scripts', () => {
         },
       },
     ]);
+  });
+
+  it('describes every tool field to the model', async () => {
+    const bed = await newBed();
+    const tools = bed.room.toolSource.tools({ userId: ALICE, repo: 'shop', channel: CHANNEL, threadTs: '1.1' });
+    expect(tools.map((tool) => tool.name)).toEqual(['search_scripts', 'run_script', 'save_script']);
+    for (const tool of tools) {
+      const spec = toOpenAiTool(tool).function.parameters as { properties: Record<string, { description?: string }> };
+      for (const [field, schema] of Object.entries(spec.properties)) {
+        expect(schema.description, `${tool.name}.${field}`).toBeTruthy();
+      }
+    }
   });
 });
