@@ -41,7 +41,11 @@ export interface ThreadReplier {
   reply(thread: ThreadRef, reply: Reply): Promise<unknown>;
 }
 
+/** The repository a thread works on (as the agent would pick it), with its default branch; undefined when unclear. */
 export type ResolveRepo = (
   channel: string,
   threadTs: string,
-) => (RepoConfig & { defaultBranch: string }) | undefined;
+) =>
+  | (RepoConfig & { defaultBranch: string })
+  | undefined
+  | Promise<(RepoConfig & { defaultBranch: string }) | undefined>;

@@ -81,7 +81,7 @@ export function createSaveFlow(deps: SaveFlowDeps): {
         `I cannot open a form here. Say “save that as a script called ${draft.name}” and I will save it.`,
       ));
     }
-    const scope = draft.scope ?? deps.resolveRepo(thread.channel, thread.threadTs)?.name ?? 'all';
+    const scope = draft.scope ?? (await deps.resolveRepo(thread.channel, thread.threadTs))?.name ?? 'all';
     await deps.modals.open(action.triggerId, saveForm(draft, scope === allRepos ? 'all' : scope, thread));
   };
 

@@ -37,7 +37,7 @@ const listLimit = 30;
 export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRoutes {
   return {
     scripts: async (command, context) => {
-      const repo = repoOf(deps, context);
+      const repo = await repoOf(deps, context);
       if (command.query.toLowerCase() === 'import') return importFromRepo(deps, context);
       const found = command.query
         ? deps.library.search(command.query, repo?.name, listLimit)
@@ -57,7 +57,7 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
     },
 
     script: async (command, context) => {
-      const script = deps.library.find(command.script, repoOf(deps, context)?.name);
+      const script = deps.library.find(command.script, (await repoOf(deps, context))?.name);
       if (!script) return done(notFound(command.script));
       return done(await describeScript(deps, script));
     },
@@ -65,7 +65,11 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
     run: (command, context) => runCommand(deps, command, context),
 
     'delete-script': async (command, context) => {
-      const result = deps.library.remove(command.script, repoOf(deps, context)?.name, context.job.userId);
+      const result = deps.library.remove(
+        command.script,
+        (await repoOf(deps, context))?.name,
+        context.job.userId,
+      );
       if (result.kind === 'missing') return done(notFound(command.script));
       if (result.kind === 'forbidden') {
         const author = await deps.history.displayName(result.author);
@@ -78,7 +82,7 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
     },
 
     'propose-script': async (command, context) => {
-      const repo = repoOf(deps, context);
+      const repo = await repoOf(deps, context);
       if (!repo) return done(noRepoMessage);
       const script = deps.library.find(command.script, repo.name);
       if (!script) return done(notFound(command.script));
@@ -110,7 +114,7 @@ async function runCommand(
   command: { script: string; args: string },
   context: JobContext,
 ): Promise<JobOutcome> {
-  const repo = repoOf(deps, context);
+  const repo = await repoOf(deps, context);
   if (!repo) return done(noRepoMessage);
   const script = deps.library.find(command.script, repo.name);
   if (!script) return done(notFound(command.script));
@@ -158,7 +162,7 @@ async function runCommand(
 }
 
 async function importFromRepo(deps: ScriptCommandDeps, context: JobContext): Promise<JobOutcome> {
-  const repo = repoOf(deps, context);
+  const repo = await repoOf(deps, context);
   if (!repo) return done(noRepoMessage);
   if (!isWriter(deps.config, context.job.userId))
     return done(
@@ -225,8 +229,8 @@ function ago(ms: number): string {
   return `${Math.round(hours / 24)} days ago`;
 }
 
-function repoOf(deps: ScriptCommandDeps, context: JobContext) {
-  return deps.resolveRepo(context.job.channel, context.job.threadTs);
+async function repoOf(deps: ScriptCommandDeps, context: JobContext) {
+  return await deps.resolveRepo(context.job.channel, context.job.threadTs);
 }
 
 function notFound(name: string): string {
