@@ -13,10 +13,12 @@ import { JobQueue } from './jobs/job-queue.js';
 import type { JobHandler } from './jobs/ports.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import { createLogger, type Logger } from './log.js';
+import { createScriptsRoom } from './scripts/create-scripts-room.js';
 import { createScrubber } from './scrub-secrets.js';
 import { startHttpServer } from './slack/http-server.js';
 import { OutputQueue } from './slack/output-queue.js';
 import { createSlackEdge } from './slack/slack-app.js';
+import { SlackModalOpener } from './slack/slack-modals.js';
 import { SlackNotifier } from './slack/slack-notifier.js';
 import { SlackThreadHistory } from './slack/slack-thread-history.js';
 import { openDatabase } from './storage/database.js';
@@ -89,21 +91,41 @@ async function main(): Promise<void> {
     defaultBranches.set(repo.name, known);
     return known;
   };
+  const resolveRepo = async (repo: Config['repos'][number]) => ({
+    ...repo,
+    defaultBranch: repo.defaultBranch ?? (await resolveDefaultBranch(repo)),
+  });
+  const workspaceProvider = {
+    acquire: (repo: Config['repos'][number] & { defaultBranch: string }, threadKey: string) =>
+      workspaces.acquire(repo, threadKey, { branchPrefix: config.git.branchPrefix }),
+  };
+  const scripts = createScriptsRoom({
+    config,
+    db,
+    workspaces: workspaceProvider,
+    history,
+    notifier,
+    log,
+    modals: new SlackModalOpener(edge.client),
+    resolveRepo: async (channel, threadTs) => {
+      const remembered = threads.get(channel, threadTs)?.repo;
+      const mapped = config.repos.filter((repo) => repo.channels.includes(channel));
+      const repo =
+        config.repos.find((candidate) => candidate.name === remembered) ??
+        (mapped.length === 1 ? mapped[0] : config.repos.length === 1 ? config.repos[0] : undefined);
+      return repo ? resolveRepo(repo) : undefined;
+    },
+  });
   const agent = createAgentJob({
     config,
     model,
-    workspaces: {
-      acquire: (repo, threadKey) =>
-        workspaces.acquire(repo, threadKey, { branchPrefix: config.git.branchPrefix }),
-    },
+    workspaces: workspaceProvider,
+    toolSources: [scripts.toolSource],
+    answerActions: (jobId, toolCalls, hints) => scripts.proposeScriptAction(jobId, toolCalls, hints),
     history,
     usage,
     threads,
     resolveDefaultBranch,
-  });
-  const resolveRepo = async (repo: Config['repos'][number]) => ({
-    ...repo,
-    defaultBranch: repo.defaultBranch ?? (await resolveDefaultBranch(repo)),
   });
   const digests = createDigestsRoom({
     config,
@@ -113,6 +135,7 @@ async function main(): Promise<void> {
     post: (channel, markdown) => notifier.postToChannel(channel, markdown),
     history: { messagesBetween: (channel, from, to) => history.messagesBetween(channel, from, to) },
     permalinks: (channel, ts) => history.permalink(channel, ts),
+    scripts: scripts.digestScripts,
     mirrorPathFor: async (name) => {
       const repo = config.repos.find((candidate) => candidate.name === name);
       return repo ? workspaces.mirrorFor(await resolveRepo(repo)) : undefined;
@@ -129,10 +152,15 @@ async function main(): Promise<void> {
   });
   const handlers: Record<string, JobHandler> = {
     agent,
-    command: createCommandJob({ ...digests.commandRoutes, permissions: createPermissionsCommand(config) }),
+    command: createCommandJob({
+      ...digests.commandRoutes,
+      ...scripts.commandRoutes,
+      permissions: createPermissionsCommand(config),
+    }),
   };
   const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
   const actionRoutes: Record<string, ActionRoute> = {
+    ...scripts.actionRoutes,
     mode_switch: async (action) => {
       const [jobId, mode] = action.value.split(':');
       const original = jobId ? queue.get(jobId) : undefined;
@@ -171,6 +199,13 @@ async function main(): Promise<void> {
     await edge.start({
       onMessage: createMessageHandler({ queue, pool, threads, notifier, log, botUserId: edge.botUserId }),
       onAction: createActionHandler({ queue, pool, notifier, log, routes: actionRoutes }),
+      onViewSubmission: (submission) => {
+        const route = scripts.viewRoutes[submission.callbackId as 'script_save'];
+        if (!route) return;
+        setImmediate(() => {
+          route(submission).catch((error: unknown) => log.error({ err: error }, 'view-submission-failed'));
+        });
+      },
     });
   } catch (error) {
     exitOnStartFailure(log, error, config);

@@ -51,6 +51,12 @@ export interface AgentJobDeps {
   resolveDefaultBranch: (repo: RepoConfig) => Promise<string>;
   changeFlow?: ChangeFlow;
   toolSources?: ToolSource[];
+  /** Extra buttons under an answer, from the tool calls it made (Save as team script). */
+  answerActions?: (
+    jobId: string,
+    toolCalls: Array<{ name: string; input: unknown }>,
+    hints: { request: string; channel: string; threadTs: string },
+  ) => ReplyAction | undefined;
   clock?: () => number;
 }
 
@@ -162,11 +168,23 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       answer += `\n\n_I stopped early because the ${budgetName[run.stoppedBy]} ran out; this is what I found so far._`;
     answer = linkCitations(answer, { repo, commit: workspace.baseCommit, webUrl: githubWebUrl(deps.config) });
     const contextLine = usageLine(deps.model.model, run, cost, durationMs);
+    const extra = deps.answerActions?.(job.id, run.toolCalls, {
+      request: picked.request,
+      channel: job.channel,
+      threadTs: job.threadTs,
+    });
+    const actions = extra ? [extra] : [];
     if (mode === 'change' && deps.changeFlow) {
       const reply = await deps.changeFlow.finish({ ...changeInput, answer });
-      return outcome({ ...reply, context: contextLine }, run, cost, mode, repo.name);
+      return outcome(
+        { ...reply, context: contextLine, actions: [...(reply.actions ?? []), ...actions] },
+        run,
+        cost,
+        mode,
+        repo.name,
+      );
     }
-    return outcome({ markdown: answer, context: contextLine }, run, cost, mode, repo.name);
+    return outcome({ markdown: answer, context: contextLine, actions }, run, cost, mode, repo.name);
   };
 }
 
