@@ -6,6 +6,7 @@ import { type Config, loadConfig } from './config.js';
 import { createDigestsRoom } from './digests/index.js';
 import { ConfigError } from './errors.js';
 import { type ActionRoute, createActionHandler } from './handlers/action-handler.js';
+import { createBudgetCommand } from './handlers/budget-command.js';
 import { createCommandJob } from './handlers/command-job.js';
 import { createMessageHandler } from './handlers/message-handler.js';
 import { createPermissionsCommand, effectiveDomains } from './handlers/permissions-command.js';
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
       ...digests.commandRoutes,
       ...scripts.commandRoutes,
       permissions: createPermissionsCommand(config),
+      budget: createBudgetCommand(config, usage),
     }),
   };
   const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });

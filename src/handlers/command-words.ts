@@ -13,7 +13,8 @@ export type CommandWord =
   | { name: 'run'; script: string; args: string }
   | { name: 'delete-script'; script: string }
   | { name: 'propose-script'; script: string }
-  | { name: 'digest'; args: string };
+  | { name: 'digest'; args: string }
+  | { name: 'budget'; tokens: number | undefined };
 
 export function parseCommandWord(text: string): CommandWord | undefined {
   const words = text.trim().replace(/\s+/g, ' ');
@@ -34,6 +35,8 @@ export function parseCommandWord(text: string): CommandWord | undefined {
   if (match?.[1]) return { name: 'delete-script', script: match[1].toLowerCase() };
   match = /^propose script ([\w.-]+)$/i.exec(words);
   if (match?.[1]) return { name: 'propose-script', script: match[1].toLowerCase() };
+  match = /^budget(?: ([\d_,]+)(?: tokens)?)?$/i.exec(words);
+  if (match) return { name: 'budget', tokens: match[1] ? Number(match[1].replace(/[_,]/g, '')) : undefined };
   match = /^digest(?: (.*))?$/i.exec(words);
   if (match) return { name: 'digest', args: match[1]?.trim() ?? '' };
   return undefined;
@@ -53,4 +56,4 @@ export const helpText = `Here is what I can do:
 - **Team scripts**: \`scripts\`, \`scripts <words>\`, \`script <name>\`, \`run <name> key=value\`, \`delete script <name>\`, \`propose script <name>\`
 - **Digests**: \`digest daily 09:00 Europe/Berlin\`, \`digest weekly mon 09:00\`, \`digest off\`, \`digest\`, \`digest now\`
 - **In a thread**: I follow replies without a new mention; \`quiet\` stops that, \`resume\` starts it again, \`cancel\` stops what I am doing.
-- \`permissions\` lists what each repository is allowed beyond the defaults.`;
+- \`permissions\` lists what each repository is allowed beyond the defaults; \`budget\` shows this channel's daily model budget and \`budget 2000000\` raises it (writers).`;

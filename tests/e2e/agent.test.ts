@@ -165,6 +165,34 @@ describe('the agent in a sandboxed worktree', () => {
   });
 });
 
+describe('budgets', () => {
+  it('refuses politely once a channel used its daily budget, until a writer raises it', async () => {
+    const h = await Harness.start({
+      config:
+        'repos:\n  - name: shop\n    url: "{{repo}}"\naccess:\n  writers: [U0ALICE]\nlimits:\n  channelDailyTokens: 50\n',
+    });
+    try {
+      h.model.enqueue({ content: 'first answer', usage: { prompt_tokens: 40, completion_tokens: 20 } });
+      const first = await h.ask('what is in src?');
+      await h.waitForAnswers(first.ts);
+      const second = await h.ask('and in docs?');
+      const [refusal] = await h.waitForAnswers(second.ts);
+      expect(answerText(refusal!)).toMatch(/used its daily model budget \(60 of 50 tokens/);
+      const denied = await h.ask('budget 1000', { user: 'U0BOB' });
+      expect(answerText((await h.waitForAnswers(denied.ts))[0]!)).toMatch(
+        /Only people listed in `access.writers`/,
+      );
+      const raised = await h.ask('budget 1000');
+      expect(answerText((await h.waitForAnswers(raised.ts))[0]!)).toMatch(/may now use 1,000 tokens a day/);
+      h.model.enqueue({ content: 'answer after the raise' });
+      const third = await h.ask('and in tests?');
+      expect(answerText((await h.waitForAnswers(third.ts))[0]!)).toContain('answer after the raise');
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe('repositories', () => {
   it('lists what each repository may do with `permissions`, without a model call', async () => {
     const h = await Harness.start({
