@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       '/root',
       '/home',
     ],
+    allowedDomains: effectiveDomains(config),
     log,
   });
   if (config.sandbox === 'off')

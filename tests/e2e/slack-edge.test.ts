@@ -93,7 +93,9 @@ describe('the Slack edge', () => {
       text: 'my own words',
       botId: h.slack.botId,
     });
-    const healthz = await (await fetch(`${h.app.baseUrl}/healthz`)).json();
+    const healthz = (await (await fetch(`${h.app.baseUrl}/healthz`)).json()) as {
+      jobs: Record<string, number>;
+    };
     expect(healthz.jobs.queued + healthz.jobs.running).toBe(0);
     expect(h.model.requests.length).toBe(before + 1);
     expect(h.answers(ts)).toHaveLength(1);

@@ -15,7 +15,7 @@ describe('Socket Mode', () => {
   it('serves /healthz on PORT and answers a mention delivered over the socket', async () => {
     const health = await fetch(`${h.app.baseUrl}/healthz`);
     expect(health.status).toBe(200);
-    expect((await health.json()).mode).toBe('socket');
+    expect(((await health.json()) as { mode: string }).mode).toBe('socket');
     h.model.enqueue({ content: 'answered over Socket Mode' });
     const { ts, deliveries } = await h.ask('does socket mode work?');
     expect(deliveries.every((delivery) => delivery.status === 200)).toBe(true);

@@ -407,10 +407,17 @@ describe('team scripts', () => {
 
   it('describes every tool field to the model', async () => {
     const bed = await newBed();
-    const tools = bed.room.toolSource.tools({ userId: ALICE, repo: 'shop', channel: CHANNEL, threadTs: '1.1' });
+    const tools = bed.room.toolSource.tools({
+      userId: ALICE,
+      repo: 'shop',
+      channel: CHANNEL,
+      threadTs: '1.1',
+    });
     expect(tools.map((tool) => tool.name)).toEqual(['search_scripts', 'run_script', 'save_script']);
     for (const tool of tools) {
-      const spec = toOpenAiTool(tool).function.parameters as { properties: Record<string, { description?: string }> };
+      const spec = toOpenAiTool(tool).function.parameters as {
+        properties: Record<string, { description?: string }>;
+      };
       for (const [field, schema] of Object.entries(spec.properties)) {
         expect(schema.description, `${tool.name}.${field}`).toBeTruthy();
       }
