@@ -94,7 +94,7 @@ describe('the Slack edge', () => {
       botId: h.slack.botId,
     });
     const healthz = (await (await fetch(`${h.app.baseUrl}/healthz`)).json()) as {
-      jobs: Record<string, number>;
+      jobs: { queued: number; running: number };
     };
     expect(healthz.jobs.queued + healthz.jobs.running).toBe(0);
     expect(h.model.requests.length).toBe(before + 1);
