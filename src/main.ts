@@ -5,6 +5,7 @@ import { ModelClient } from './agent/model-client.js';
 import { type Config, loadConfig } from './config.js';
 import { createDigestsRoom } from './digests/index.js';
 import { ConfigError } from './errors.js';
+import { createForgeRoom } from './forge/forge-room.js';
 import { type ActionRoute, createActionHandler } from './handlers/action-handler.js';
 import { createBudgetCommand } from './handlers/budget-command.js';
 import { createCommandJob } from './handlers/command-job.js';
@@ -22,6 +23,7 @@ import { createSlackEdge } from './slack/slack-app.js';
 import { SlackModalOpener } from './slack/slack-modals.js';
 import { SlackNotifier } from './slack/slack-notifier.js';
 import { SlackThreadHistory } from './slack/slack-thread-history.js';
+import { ChangeStore } from './storage/change-store.js';
 import { openDatabase } from './storage/database.js';
 import { ThreadStore } from './storage/thread-store.js';
 import { UsageStore } from './storage/usage-store.js';
@@ -98,8 +100,11 @@ async function main(): Promise<void> {
     defaultBranch: repo.defaultBranch ?? (await resolveDefaultBranch(repo)),
   });
   const workspaceProvider = {
-    acquire: (repo: Config['repos'][number] & { defaultBranch: string }, threadKey: string) =>
-      workspaces.acquire(repo, threadKey, { branchPrefix: config.git.branchPrefix }),
+    acquire: (repo: Config['repos'][number] & { defaultBranch: string }, threadKey: string, slug?: string) =>
+      workspaces.acquire(repo, threadKey, {
+        branchPrefix: config.git.branchPrefix,
+        ...(slug ? { slug } : {}),
+      }),
   };
   const scripts = createScriptsRoom({
     config,
@@ -118,11 +123,26 @@ async function main(): Promise<void> {
       return repo ? resolveRepo(repo) : undefined;
     },
   });
+  const forge = createForgeRoom({
+    config,
+    workspaces: workspaceProvider,
+    history,
+    model,
+    notifier,
+    changes: new ChangeStore(db),
+    resolveRepo: async (name) => {
+      const repo = config.repos.find((candidate) => candidate.name === name);
+      return repo ? resolveRepo(repo) : undefined;
+    },
+    scrub,
+    log,
+  });
   const agent = createAgentJob({
     config,
     model,
     workspaces: workspaceProvider,
     toolSources: [scripts.toolSource],
+    changeFlow: forge.changeFlow,
     answerActions: (jobId, toolCalls, hints) => scripts.proposeScriptAction(jobId, toolCalls, hints),
     history,
     usage,
@@ -138,6 +158,7 @@ async function main(): Promise<void> {
     history: { messagesBetween: (channel, from, to) => history.messagesBetween(channel, from, to) },
     permalinks: (channel, ts) => history.permalink(channel, ts),
     scripts: scripts.digestScripts,
+    pullRequests: forge.digestPullRequests,
     mirrorPathFor: async (name) => {
       const repo = config.repos.find((candidate) => candidate.name === name);
       return repo ? workspaces.mirrorFor(await resolveRepo(repo)) : undefined;
@@ -164,6 +185,7 @@ async function main(): Promise<void> {
   const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
   const actionRoutes: Record<string, ActionRoute> = {
     ...scripts.actionRoutes,
+    ...forge.actionRoutes,
     mode_switch: async (action) => {
       const [jobId, mode] = action.value.split(':');
       const original = jobId ? queue.get(jobId) : undefined;

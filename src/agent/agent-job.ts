@@ -14,7 +14,8 @@ import type { AgentTool } from './tools/tool.js';
 
 /** Hands out the thread's worktree. Implemented by src/workspace/. */
 export interface WorkspaceProvider {
-  acquire(repo: RepoConfig & { defaultBranch: string }, threadKey: string): Promise<Workspace>;
+  /** `slug` names a new thread branch (shipmate/<slug>-<id>); an existing worktree keeps its branch. */
+  acquire(repo: RepoConfig & { defaultBranch: string }, threadKey: string, slug?: string): Promise<Workspace>;
 }
 
 /** What a change request turns into once the agent is done (checks, review, PR). Implemented by src/forge/. */
@@ -90,7 +91,11 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
     const defaultBranch = picked.repo.defaultBranch ?? (await deps.resolveDefaultBranch(picked.repo));
     const repo = { ...picked.repo, defaultBranch };
     deps.threads.setRepo(job.channel, job.threadTs, repo.name);
-    const workspace = await deps.workspaces.acquire(repo, `${job.channel}-${job.threadTs}`);
+    const workspace = await deps.workspaces.acquire(
+      repo,
+      `${job.channel}-${job.threadTs}`,
+      picked.request.slice(0, 60),
+    );
     const [thread, askerName] = await Promise.all([
       deps.history.fetch(job.channel, job.threadTs),
       deps.history.displayName(job.userId),

@@ -1,5 +1,6 @@
 import { sql as core } from './migrations/0001-core.js';
 import { sql as usage } from './migrations/0100-usage.js';
+import { sql as changes } from './migrations/0200-pull-requests.js';
 import { sql as scripts } from './migrations/0300-scripts.js';
 import { sql as digests } from './migrations/0400-digests.js';
 
@@ -15,6 +16,7 @@ export interface Migration {
 export const migrations: Migration[] = [
   { id: '0001-core', sql: core },
   { id: '0100-usage', sql: usage },
+  { id: '0200-pull-requests', sql: changes },
   { id: '0300-scripts', sql: scripts },
   { id: '0400-digests', sql: digests },
 ];

@@ -41,6 +41,8 @@ export interface HarnessOptions {
   /** Do not configure a model (playground-style "set OPENAI_API_KEY" path). */
   noModel?: boolean;
   dataDir?: string;
+  /** Runs once before the first launch (e.g. a bare remote of the test repo); its values fill `{{name}}` in config. */
+  beforeLaunch?: (repoDir: string) => Promise<Record<string, string>>;
 }
 
 /**
@@ -49,6 +51,7 @@ export interface HarnessOptions {
  */
 export class Harness {
   app!: AppProcess;
+  private templateValues: Record<string, string> = {};
 
   private constructor(
     readonly slack: SlackEmulator,
@@ -67,6 +70,7 @@ export class Harness {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shipmate-e2e-'));
     if (options.socketMode) installSocketMode(slack, { appToken: TEST_APP_TOKEN });
     const harness = new Harness(slack, model, repo, options, dataDir);
+    harness.templateValues = { repo: repo.dir, ...(await options.beforeLaunch?.(repo.dir)) };
     await harness.launch();
     return harness;
   }
@@ -89,7 +93,11 @@ export class Harness {
     };
     if (this.options.config) {
       const file = join(this.dataDir, 'shipmate.yaml');
-      writeFileSync(file, this.options.config.replaceAll('{{repo}}', this.repo.dir));
+      const text = Object.entries(this.templateValues).reduce(
+        (config, [name, value]) => config.replaceAll(`{{${name}}}`, value),
+        this.options.config,
+      );
+      writeFileSync(file, text);
       env.SHIPMATE_CONFIG = file;
       delete env.SHIPMATE_REPO;
     }
