@@ -193,7 +193,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     concurrency,
     sandbox: sandbox as 'on' | 'off',
     drainSeconds,
-    logLevel: env.LOG_LEVEL || 'info',
+    // The playground prints one line (its URL); logs stay quiet unless asked for.
+    logLevel: env.LOG_LEVEL || (slack.mode === 'playground' ? 'warn' : 'info'),
     secrets: [slack.botToken, slack.signingSecret, slack.appToken, apiKey, env.GITHUB_TOKEN].filter(
       (value): value is string => typeof value === 'string' && value.length >= 8,
     ),

@@ -19,6 +19,7 @@ import { createScriptsRoom } from './scripts/create-scripts-room.js';
 import { createScrubber } from './scrub-secrets.js';
 import { startHttpServer } from './slack/http-server.js';
 import { OutputQueue } from './slack/output-queue.js';
+import { startPlayground } from './slack/playground/playground.js';
 import { createSlackEdge } from './slack/slack-app.js';
 import { SlackModalOpener } from './slack/slack-modals.js';
 import { SlackNotifier } from './slack/slack-notifier.js';
@@ -40,12 +41,16 @@ async function main(): Promise<void> {
   const queue = new JobQueue(db);
   const threads = new ThreadStore(db);
 
+  const playground =
+    config.slack.mode === 'playground'
+      ? await startPlayground({ channels: playgroundChannels(config), log })
+      : undefined;
   const edge = createSlackEdge({
     mode: config.slack.mode === 'socket' ? 'socket' : 'http',
-    botToken: config.slack.botToken,
-    signingSecret: config.slack.signingSecret,
+    botToken: playground?.botToken ?? config.slack.botToken,
+    signingSecret: playground?.signingSecret ?? config.slack.signingSecret,
     appToken: config.slack.appToken,
-    apiUrl: config.slack.apiUrl,
+    apiUrl: playground?.apiUrl ?? config.slack.apiUrl,
     log,
   });
   const updates = new OutputQueue({
@@ -217,7 +222,9 @@ async function main(): Promise<void> {
       jobs: queue.counts(),
     }),
     events: edge.eventsListener,
+    prefixes: playground ? { '/playground': playground.route } : {},
   });
+  playground?.attach(`http://127.0.0.1:${port}/slack/events`);
   log.info({ port, host: config.host, mode: config.slack.mode }, 'server-listening');
 
   try {
@@ -240,6 +247,12 @@ async function main(): Promise<void> {
   digests.scheduler.start();
   ready = true;
   log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
+  if (playground) {
+    const host = config.host === '127.0.0.1' || config.host === '0.0.0.0' ? 'localhost' : config.host;
+    const url = `http://${host}:${port}/playground`;
+    log.info({ url }, 'playground-ready');
+    process.stdout.write(`shipmate playground: ${url}\n`);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -251,12 +264,20 @@ async function main(): Promise<void> {
     await pool.drain(config.drainSeconds * 1000);
     await edge.stop().catch((error: unknown) => log.warn({ err: error }, 'slack-stop-failed'));
     server.close();
+    await playground?.stop();
     db.close();
     log.info('shutdown-finished');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The playground's channels: the config's mapped channels, or one #general. */
+function playgroundChannels(config: Readonly<Config>): Array<{ id: string; name: string }> {
+  const mapped = config.repos.flatMap((repo) => repo.channels.map((id) => ({ id, name: repo.name })));
+  const unique = [...new Map(mapped.map((channel) => [channel.id, channel])).values()];
+  return unique.length > 0 ? unique : [{ id: 'C0GENERAL', name: 'general' }];
 }
 
 function readConfigOrExit(): Readonly<Config> {
