@@ -148,6 +148,15 @@ async function main(): Promise<void> {
     workspaces: workspaceProvider,
     toolSources: [scripts.toolSource],
     changeFlow: forge.changeFlow,
+    pendingPlan: (channel, threadTs) => {
+      const last = queue
+        .inThread(channel, threadTs)
+        .filter((job) => job.kind === 'agent' && job.status === 'succeeded')
+        .at(-1)?.result;
+      return last?.mode === 'plan' && typeof last.plan === 'string' && typeof last.planFor === 'string'
+        ? { request: last.planFor, plan: last.plan }
+        : undefined;
+    },
     answerActions: (jobId, toolCalls, hints) => scripts.proposeScriptAction(jobId, toolCalls, hints),
     history,
     usage,

@@ -53,6 +53,8 @@ export interface AgentJobDeps {
   changeFlow?: ChangeFlow;
   toolSources?: ToolSource[];
   /** Extra buttons under an answer, from the tool calls it made (Save as team script). */
+  /** The plan proposed last in this thread and not yet carried out, for a "go" reply. */
+  pendingPlan?: (channel: string, threadTs: string) => { request: string; plan: string } | undefined;
   answerActions?: (
     jobId: string,
     toolCalls: Array<{ name: string; input: unknown }>,
@@ -80,12 +82,23 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
     const picked = resolved;
     checkChannelBudget(deps, job.channel);
 
-    const mode: RequestMode =
-      job.payload.mode === 'change' || job.payload.mode === 'question'
+    const approved = /^(go|go ahead|yes,? go|ok,? go|lgtm)\b/i.test(picked.request.trim())
+      ? deps.pendingPlan?.(job.channel, job.threadTs)
+      : undefined;
+    if (approved) {
+      picked.request = `${approved.request}\n\nThe person approved this plan; carry it out:\n${approved.plan}`;
+    }
+    const mode: RequestMode = approved
+      ? 'change'
+      : job.payload.mode === 'change' || job.payload.mode === 'question'
         ? job.payload.mode
         : classifyRequest(picked.request);
+    const planning =
+      mode === 'change' && !approved && job.payload.mode !== 'change' && isLargeRequest(picked.request);
     const other: RequestMode = mode === 'change' ? 'question' : 'change';
-    const modeLine = `Taking this as a ${mode === 'change' ? 'change request' : 'question'} about *${picked.repo.name}*.`;
+    const modeLine = planning
+      ? `Taking this as a large change request about *${picked.repo.name}*: planning first.`
+      : `Taking this as a ${mode === 'change' ? 'change request' : 'question'} about *${picked.repo.name}*.`;
     context.progress(`${modeLine} Preparing a fresh checkout…`, [modeSwitchAction(job.id, other)]);
 
     const defaultBranch = picked.repo.defaultBranch ?? (await deps.resolveDefaultBranch(picked.repo));
@@ -114,7 +127,9 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
     const scopes = { userId: job.userId, repo: repo.name, channel: job.channel, threadTs: job.threadTs };
     const tools: AgentTool[] = [
       shellTool,
-      ...(mode === 'change' ? [editFileTool, ...(deps.changeFlow?.tools(changeInput) ?? [])] : []),
+      ...(mode === 'change' && !planning
+        ? [editFileTool, ...(deps.changeFlow?.tools(changeInput) ?? [])]
+        : []),
       ...(deps.toolSources ?? []).flatMap((source) => source.tools(scopes)),
     ];
     const { system, messages } = await buildContext({
@@ -129,9 +144,12 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       instructions: [repo.instructions, deps.config.channels[job.channel]?.instructions].filter(
         (text): text is string => Boolean(text),
       ),
-      extraRules: (deps.toolSources ?? []).flatMap(
-        (source) => source.context?.({ repo: repo.name, request: picked.request }) ?? [],
-      ),
+      extraRules: [
+        ...(planning ? [planRule] : []),
+        ...(deps.toolSources ?? []).flatMap(
+          (source) => source.context?.({ repo: repo.name, request: picked.request }) ?? [],
+        ),
+      ],
     });
     const toolContext: ToolContext = {
       workspace,
@@ -179,6 +197,24 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       threadTs: job.threadTs,
     });
     const actions = extra ? [extra] : [];
+    if (planning) {
+      return {
+        reply: {
+          markdown: `${answer}\n\n_This is more than a small fix, so here is a plan first. Reply **go** in this thread and I will start on it, or tell me what to change._`,
+          context: contextLine,
+        },
+        result: {
+          mode: 'plan',
+          repo: repo.name,
+          plan: answer,
+          planFor: picked.request,
+          steps: run.steps,
+          ...run.usage,
+          cost: cost ?? null,
+        },
+        statusText: `Done: a plan for a change to *${repo.name}*; waiting for "go".`,
+      };
+    }
     if (mode === 'change' && deps.changeFlow) {
       const reply = await deps.changeFlow.finish({ ...changeInput, answer });
       return outcome(
@@ -191,6 +227,17 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
     }
     return outcome({ markdown: answer, context: contextLine, actions }, run, cost, mode, repo.name);
   };
+}
+
+const planRule =
+  'This change is too large to make in one go. Do NOT edit files now. Explore the code, then answer with a short numbered plan of small steps, each saying which files it touches and how to verify it. Nothing else.';
+
+const largeWords =
+  /\b(refactor|rewrite|migrate|migration|redesign|overhaul|re-?architect|across (the|all|every)|all (the )?(files|services|modules|endpoints)|every (file|service|module|endpoint))\b/i;
+
+/** Requests that should get a plan before any edit. */
+export function isLargeRequest(text: string): boolean {
+  return text.length > 600 || largeWords.test(text);
 }
 
 const budgetName = { steps: 'step budget', time: 'time budget', tokens: 'token budget' } as const;

@@ -197,6 +197,33 @@ describe('small fixes become pull requests', () => {
     expect(answerText(discarded!)).toMatch(/Discarded/);
   });
 
+  it('plans a large change first and starts only when the person replies "go"', async () => {
+    h.model.enqueue({
+      content:
+        '1. Move pricing into `src/pricing.ts` (check: tests pass)\n2. Update callers (check: rg finds no old imports)',
+    });
+    const { ts } = await h.ask('refactor pricing across all the modules');
+    const [plan] = await h.waitForAnswers(ts);
+    expect(answerText(plan!)).toMatch(/1\. Move pricing[\s\S]*Reply \*\*go\*\* in this thread/);
+    const planTools = (h.model.lastRequest().body.tools ?? []) as Array<{ function: { name: string } }>;
+    expect(planTools.map((tool) => tool.function.name)).not.toContain('edit_file');
+
+    h.model.enqueue(
+      {
+        toolCalls: [
+          { name: 'edit_file', arguments: { path: 'src/pricing.ts', new_text: 'export const base = 9;\n' } },
+        ],
+      },
+      { content: 'Step 1 done.' },
+    );
+    await h.slack.postMessage({ user: ALICE, channel: CHANNEL, threadTs: ts, text: 'go' });
+    const answers = await h.waitForAnswers(ts, 2);
+    expect(answerText(answers[1]!)).toContain('`src/pricing.ts` +1 −0');
+    const request = JSON.stringify(h.model.requests.at(-2)!.body.messages);
+    expect(request).toContain('The person approved this plan');
+    expect(request).toContain('Move pricing into');
+  });
+
   it('explains a GitHub refusal in the thread and does not open a second PR on retry', async () => {
     h.model.enqueue(
       {
