@@ -104,10 +104,28 @@ export async function commitStaged(
   return (await git(root, ['rev-parse', 'HEAD'])).trim();
 }
 
+/** The branch the worktree is on; the sandbox can move HEAD, so commits check it first. */
+export async function currentBranch(root: string): Promise<string | undefined> {
+  const ref = await git(root, ['symbolic-ref', '-q', 'HEAD']).catch(() => '');
+  return ref.trim().replace(/^refs\/heads\//, '') || undefined;
+}
+
+const safeBranch = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])$/;
+
+/** Why a branch may not be pushed, or undefined when it may (under the prefix, not the default). */
+export function pushRefusal(branch: string, prefix: string, defaultBranch: string): string | undefined {
+  if (branch === defaultBranch) return `\`${branch}\` is the default branch`;
+  if (!branch.startsWith(prefix) || branch.length <= prefix.length)
+    return `\`${branch}\` is not under \`${prefix}\``;
+  if (!safeBranch.test(branch) || branch.endsWith('.lock')) return `\`${branch}\` is not a plain branch name`;
+  return undefined;
+}
+
 /**
- * Pushes the worktree's HEAD to `branch` on the remote. Refuses anything outside the bot's
- * prefix and the default branch before git runs. An https remote gets the token as an
- * Authorization header through GIT_CONFIG_* env, never in a file or argv.
+ * Pushes the local branch to the same branch on the remote (explicit refspec, never a
+ * default branch, never outside the bot's prefix: refused before git runs). The token
+ * travels as an Authorization header in GIT_CONFIG_* env: never in argv, a config file,
+ * the worktree or the sandbox. Only https remotes get it (and http on loopback, for tests).
  */
 export async function pushBranch(options: {
   root: string;
@@ -118,19 +136,30 @@ export async function pushBranch(options: {
   token: string | undefined;
 }): Promise<void> {
   const { branch } = options;
-  if (!branch.startsWith(options.prefix) || branch === options.defaultBranch || branch.includes('..')) {
-    throw new ProviderError('push-refused', `refusing to push ${branch}`, {
-      userMessage: `I only push branches under \`${options.prefix}\`, never \`${options.defaultBranch}\`.`,
+  const refusal = pushRefusal(branch, options.prefix, options.defaultBranch);
+  if (refusal) {
+    throw new ProviderError('push-refused', `refusing to push: ${refusal}`, {
+      userMessage: `I did not push: ${refusal}. I only push branches under \`${options.prefix}\`, never \`${options.defaultBranch}\`.`,
+      fields: { branch },
     });
   }
-  const env: Record<string, string> = {};
-  if (options.token && /^https:\/\//.test(options.url)) {
-    const basic = Buffer.from(`x-access-token:${options.token}`).toString('base64');
-    Object.assign(env, {
-      GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'http.extraHeader',
-      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
-    });
-  }
-  await git(options.root, ['push', options.url, `HEAD:refs/heads/${branch}`], env);
+  const env = options.token && carriesToken(options.url) ? authorizationEnv(options.token) : {};
+  await git(
+    options.root,
+    ['push', '--porcelain', options.url, `refs/heads/${branch}:refs/heads/${branch}`],
+    env,
+  );
+}
+
+function carriesToken(url: string): boolean {
+  return /^https:\/\//i.test(url) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/i.test(url);
+}
+
+export function authorizationEnv(token: string): Record<string, string> {
+  const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+  return {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+  };
 }

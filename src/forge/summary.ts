@@ -1,7 +1,7 @@
 import type { ReplyFile } from '../jobs/ports.js';
-import type { CheckResult } from './forge-room.js';
 import type { ChangedFile } from './git-commands.js';
 import type { ReviewResult } from './review-change.js';
+import type { CheckResult } from './run-checks.js';
 
 const inlineDiffLimit = 2_500;
 

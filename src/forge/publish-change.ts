@@ -1,0 +1,117 @@
+import type { WorkspaceProvider } from '../agent/agent-job.js';
+import type { ThreadHistory } from '../agent/ports.js';
+import { type Config, isWriter, type RepoConfig } from '../config.js';
+import { ProviderError } from '../errors.js';
+import type { Scrubber } from '../scrub-secrets.js';
+import type { ChangeRecord, ChangeStore } from '../storage/change-store.js';
+import { commitStaged, currentBranch, git, pushBranch, stageChanges } from './git-commands.js';
+import type { PullRequestProvider } from './providers.js';
+import { takeOverLine } from './summary.js';
+
+type ResolvedRepo = RepoConfig & { defaultBranch: string };
+
+export interface PublishDeps {
+  config: Readonly<Config>;
+  workspaces: WorkspaceProvider;
+  history: ThreadHistory;
+  changes: ChangeStore;
+  resolveRepo: (name: string) => Promise<ResolvedRepo | undefined>;
+  providerFor: (repo: RepoConfig) => PullRequestProvider;
+  scrub: Scrubber;
+}
+
+export const writersOnly = 'Only people listed in `access.writers` can push or open pull requests.';
+
+/**
+ * Open PR, Push branch and the open_pull_request tool all end here: re-check the writer
+ * list, commit on the host, push with a per-command credential, then open or update the
+ * thread's one pull request. Returns the sentence for the thread; provider failures throw
+ * ProviderError with a userMessage.
+ */
+export async function publishChange(
+  deps: PublishDeps,
+  jobId: string,
+  userId: string,
+  options: { pushOnly?: boolean } = {},
+): Promise<string> {
+  if (!isWriter(deps.config, userId)) return writersOnly;
+  const change = deps.changes.get(jobId);
+  if (!change) return 'I could not find that change any more; ask me again.';
+  if (change.state === 'discarded') return 'That change was discarded; ask me again if you still want it.';
+  const repo = await deps.resolveRepo(change.repo);
+  if (!repo) return `The repository \`${change.repo}\` is no longer configured.`;
+  const workspace = await deps.workspaces.acquire(repo, `${change.channel}-${change.threadTs}`);
+  if (workspace.branch !== change.branch || (await currentBranch(workspace.root)) !== change.branch) {
+    throw new ProviderError('branch-moved', `worktree is not on ${change.branch}`, {
+      userMessage: `The thread's checkout is no longer on \`${change.branch}\`, so I did not commit or push. Ask me to make the change again.`,
+    });
+  }
+  await commitPending(deps, workspace.root, repo, change);
+  const ahead = (await git(workspace.root, ['rev-list', '--count', `${change.baseCommit}..HEAD`])).trim();
+  if (ahead === '0') return 'There is nothing to push: the change has no commits.';
+  await pushBranch({
+    root: workspace.root,
+    url: repo.url,
+    branch: change.branch,
+    prefix: deps.config.git.branchPrefix,
+    defaultBranch: repo.defaultBranch,
+    token: repo.github ? deps.config.github.token : undefined,
+  });
+  if (options.pushOnly || !repo.github) {
+    deps.changes.markOpened(jobId, undefined, undefined, 'pushed');
+    const hint = repo.github
+      ? ''
+      : ' No GitHub repository is configured, so open a pull request in your code host’s UI.';
+    return `Pushed branch \`${change.branch}\` to origin.${hint}\n\n${takeOverLine(change.branch, true)}`;
+  }
+  return openOrUpdate(deps, repo, change);
+}
+
+/** Stages again (secret-looking and workflow files stay out) and commits what is there. */
+async function commitPending(deps: PublishDeps, root: string, repo: ResolvedRepo, change: ChangeRecord) {
+  const staged = await stageChanges(root, repo.allowWorkflowChanges);
+  if (staged.files.length === 0) return;
+  const name = (await deps.history.displayName(change.userId)).replace(/[<>\n]/g, '').trim() || change.userId;
+  const email = `${change.userId.toLowerCase()}@users.noreply.slack.invalid`;
+  const message = `${change.title}\n\nRequested in Slack by ${name}.\n\nCo-authored-by: ${name} <${email}>`;
+  await commitStaged(root, deps.scrub(message), {
+    name: deps.config.git.authorName,
+    email: deps.config.git.authorEmail,
+  });
+}
+
+/** One PR per thread: the stored one, else an open PR for the branch (a retry), else a new one. */
+async function openOrUpdate(deps: PublishDeps, repo: ResolvedRepo, change: ChangeRecord): Promise<string> {
+  const provider = deps.providerFor(repo);
+  const permalink = await deps.history.permalink(change.channel, change.threadTs);
+  const link = permalink ? `[the Slack thread](${permalink})` : 'Slack';
+  const body = deps.scrub(`${change.summary}\n\n---\nRequested in ${link}. Opened by shipmate.`);
+  const stored = deps.changes.openedInThread(change.channel, change.threadTs);
+  const existing = stored?.prNumber
+    ? { number: stored.prNumber, url: stored.prUrl ?? '' }
+    : await provider.findOpen(change.branch);
+  const labels = change.labels;
+  if (existing) {
+    await provider.update(existing.number, { title: change.title, body });
+    if (labels.length > 0) await provider.addLabels(existing.number, labels);
+    deps.changes.markOpened(change.jobId, existing.number, existing.url, 'opened');
+    return `Pushed to \`${change.branch}\` and updated pull request #${existing.number}: ${existing.url}${labelled(labels)}`;
+  }
+  const opened = await provider.open({
+    title: change.title,
+    body,
+    head: change.branch,
+    base: repo.defaultBranch,
+    draft: deps.config.pullRequests.draft,
+  });
+  if (!opened)
+    return `Pushed branch \`${change.branch}\` to origin; open a pull request in your code host’s UI.`;
+  deps.changes.markOpened(change.jobId, opened.number, opened.url, 'opened');
+  if (labels.length > 0) await provider.addLabels(opened.number, labels);
+  const draft = deps.config.pullRequests.draft ? 'draft ' : '';
+  return `Opened ${draft}pull request #${opened.number}: ${opened.url}${labelled(labels)}\n\n${takeOverLine(change.branch, true)}`;
+}
+
+function labelled(labels: string[]): string {
+  return labels.length > 0 ? ` (labelled ${labels.map((label) => `\`${label}\``).join(', ')})` : '';
+}
