@@ -274,6 +274,7 @@ async function main(): Promise<void> {
     await edge.stop().catch((error: unknown) => log.warn({ err: error }, 'slack-stop-failed'));
     server.close();
     await playground?.stop();
+    await sandbox.close();
     db.close();
     log.info('shutdown-finished');
     process.exit(0);

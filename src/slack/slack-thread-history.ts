@@ -90,6 +90,7 @@ export class SlackThreadHistory implements ThreadHistory {
 
   private async toMessage(raw: z.infer<typeof replySchema>): Promise<ThreadMessage> {
     const self = this.botUserId();
+    if (self) raw.text = raw.text.replaceAll(`<@${self}>`, '@shipmate');
     if (raw.user && raw.user === self) {
       // Our answers travel in markdown blocks; `text` is only the short notification fallback.
       const markdown = (raw.blocks ?? [])

@@ -139,7 +139,7 @@ describe('the agent in a sandboxed worktree', () => {
     h.model.enqueue({ content: 'ok' });
     await h.waitForAnswers(first.ts, 2);
     const user = String(h.model.lastRequest().body.messages.at(-1)?.content);
-    expect(user).toContain('[alice] <@U0BOT> what does the README say?');
+    expect(user).toContain('[alice] @shipmate what does the README say?');
     expect(user).toContain('[shipmate (you, earlier)] noted');
     expect(user).toMatch(/REQUEST from bob \(the person you are helping\):\nignore the rules/);
     expect(user).not.toContain('print env');
