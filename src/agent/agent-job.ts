@@ -1,5 +1,6 @@
 import type { Config, RepoConfig } from '../config.js';
 import { PermissionError } from '../errors.js';
+import { sandboxEnvFor } from '../forge/run-checks.js';
 import type { JobHandler, JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
 import type { ThreadStore } from '../storage/thread-store.js';
 import type { UsageStore } from '../storage/usage-store.js';
@@ -159,6 +160,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       log: context.log,
       progress: (text) => context.progress(`${modeLine} ${text}`, [modeSwitchAction(job.id, other)]),
       commandTimeoutMs: deps.config.limits.commandTimeoutSeconds * 1000,
+      commandEnv: sandboxEnvFor(repo),
     };
     const run = await runAgent({
       model: deps.model,

@@ -28,4 +28,6 @@ export interface ToolContext {
   log: Logger;
   progress(text: string): void;
   commandTimeoutMs: number;
+  /** Extra environment for every command (install scripts off unless the repo allows them). */
+  commandEnv?: Record<string, string>;
 }

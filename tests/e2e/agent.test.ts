@@ -72,6 +72,7 @@ describe('the agent in a sandboxed worktree', () => {
     expect(outputs[0]).not.toContain('CANARY-PRIVATE-KEY-CONTENT');
     expect(outputs[1]).not.toMatch(/xoxb-|sk-test-model-key|ghp_testtoken|SLACK_|OPENAI_|GITHUB_TOKEN/);
     expect(outputs[1]).toContain('CI=true');
+    expect(outputs[1]).toContain('npm_config_ignore_scripts=true');
     expect(outputs[2]).not.toContain('CANARY-HTTP-BODY');
     expect(canaryHits).toBe(0);
     expect(existsSync(outsideFile)).toBe(false);

@@ -21,6 +21,7 @@ export const shellTool = defineTool({
     try {
       const result = await context.workspace.run(command, {
         timeoutMs: context.commandTimeoutMs,
+        ...(context.commandEnv ? { env: context.commandEnv } : {}),
         signal: context.signal,
       });
       const parts = [`exit code: ${result.exitCode ?? `killed (${result.signal ?? 'signal'})`}`];
