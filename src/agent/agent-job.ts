@@ -152,6 +152,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
         ),
       ],
     });
+    const blocked = new Set<string>();
     const toolContext: ToolContext = {
       workspace,
       jobId: job.id,
@@ -161,6 +162,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       progress: (text) => context.progress(`${modeLine} ${text}`, [modeSwitchAction(job.id, other)]),
       commandTimeoutMs: deps.config.limits.commandTimeoutSeconds * 1000,
       commandEnv: sandboxEnvFor(repo),
+      reportBlocked: (sentence) => blocked.add(sentence),
     };
     const run = await runAgent({
       model: deps.model,
@@ -191,6 +193,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
     let answer = run.answer.trim() || '_The model returned an empty answer._';
     if (run.stoppedBy)
       answer += `\n\n_I stopped early because the ${budgetName[run.stoppedBy]} ran out; this is what I found so far._`;
+    if (blocked.size > 0) answer += `\n\n${blockedNote([...blocked], repo.name)}`;
     answer = linkCitations(answer, { repo, commit: workspace.baseCommit, webUrl: githubWebUrl(deps.config) });
     const contextLine = usageLine(deps.model.model, run, cost, durationMs);
     const extra = deps.answerActions?.(job.id, run.toolCalls, {
@@ -229,6 +232,15 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
     }
     return outcome({ markdown: answer, context: contextLine, actions }, run, cost, mode, repo.name);
   };
+}
+
+/** What the sandbox refused, and the one safe way to allow it: the config file, never a message. */
+function blockedNote(sentences: string[], repo: string): string {
+  const list = sentences
+    .slice(0, 5)
+    .map((sentence) => `- ${sentence}`)
+    .join('\n');
+  return `_The sandbox blocked ${sentences.length === 1 ? 'a command' : 'some commands'} while I worked:_\n${list}\n_If that access is needed, a maintainer can allow the domain for *${repo}* with \`allowedDomains\` in the shipmate config (see \`@shipmate permissions\`); writes outside the checkout are never allowed._`;
 }
 
 const planRule =

@@ -30,4 +30,6 @@ export interface ToolContext {
   commandTimeoutMs: number;
   /** Extra environment for every command (install scripts off unless the repo allows them). */
   commandEnv?: Record<string, string>;
+  /** Called when the sandbox blocked a command, so the answer can say what was needed. */
+  reportBlocked?: (sentence: string) => void;
 }

@@ -67,7 +67,8 @@ describe('the agent in a sandboxed worktree', () => {
       { content: 'I tried.' },
     );
     const { ts } = await h.ask('check the machine for me');
-    await h.waitForAnswers(ts);
+    const [answer] = await h.waitForAnswers(ts);
+    expect(answerText(answer!)).toMatch(/The sandbox blocked some commands[\s\S]*allowedDomains/);
     const outputs = h.model.requests.slice(-5).map(lastToolOutput);
     expect(outputs[0]).not.toContain('CANARY-PRIVATE-KEY-CONTENT');
     expect(outputs[1]).not.toMatch(/xoxb-|sk-test-model-key|ghp_testtoken|SLACK_|OPENAI_|GITHUB_TOKEN/);

@@ -30,7 +30,10 @@ export const shellTool = defineTool({
           `the command timed out after ${Math.round(context.commandTimeoutMs / 1000)} s and was killed`,
         );
       if (result.limitNote) parts.push(result.limitNote);
-      if (result.sandboxViolation) parts.push(`blocked by the sandbox: ${result.sandboxViolation}`);
+      if (result.sandboxViolation) {
+        parts.push(`blocked by the sandbox: ${result.sandboxViolation}`);
+        context.reportBlocked?.(result.sandboxViolation);
+      }
       if (result.stdout) parts.push(`stdout:\n${result.stdout}`);
       if (result.stderr) parts.push(`stderr:\n${result.stderr}`);
       if (!result.stdout && !result.stderr) parts.push('(no output)');
