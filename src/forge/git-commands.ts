@@ -48,6 +48,7 @@ export function git(cwd: string, args: string[], extraEnv: Record<string, string
         const detail = String(stderr)
           .trim()
           .split('\n')
+          .filter((line) => !line.startsWith('hint:'))
           .slice(-3)
           .join(' ')
           .replace(/\/\/[^/\s@]+@/g, '//***@');
@@ -144,11 +145,25 @@ export async function pushBranch(options: {
     });
   }
   const env = options.token && carriesToken(options.url) ? authorizationEnv(options.token) : {};
-  await git(
-    options.root,
-    ['push', '--porcelain', options.url, `refs/heads/${branch}:refs/heads/${branch}`],
-    env,
-  );
+  const refspec = `refs/heads/${branch}:refs/heads/${branch}`;
+  await git(options.root, ['push', options.url, refspec], env).catch((error: unknown) => {
+    throw explainPushFailure(error, branch);
+  });
+}
+
+/** A refused credential or a moved branch as a sentence; anything else keeps git's own words. */
+function explainPushFailure(error: unknown, branch: string): unknown {
+  const text = error instanceof Error ? error.message : String(error);
+  const refused =
+    /could not read Username|Authentication failed|returned error: 40[13]|permission to .* denied/i;
+  const moved = /\[rejected\]|non-fast-forward|fetch first/i;
+  const sentence = refused.test(text)
+    ? `The remote refused my push credentials for \`${branch}\`; check that GITHUB_TOKEN may push to this repository.`
+    : moved.test(text)
+      ? `\`${branch}\` moved on the remote since I last pushed, so I did not overwrite it. Fetch it, or ask me to start over.`
+      : undefined;
+  if (!sentence) return error;
+  return new ProviderError('push-failed', text, { cause: error, userMessage: sentence, fields: { branch } });
 }
 
 function carriesToken(url: string): boolean {
