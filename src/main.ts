@@ -111,23 +111,6 @@ async function main(): Promise<void> {
         ...(slug ? { slug } : {}),
       }),
   };
-  const scripts = createScriptsRoom({
-    config,
-    db,
-    workspaces: workspaceProvider,
-    history,
-    notifier,
-    log,
-    modals: new SlackModalOpener(edge.client),
-    resolveRepo: async (channel, threadTs) => {
-      const remembered = threads.get(channel, threadTs)?.repo;
-      const mapped = config.repos.filter((repo) => repo.channels.includes(channel));
-      const repo =
-        config.repos.find((candidate) => candidate.name === remembered) ??
-        (mapped.length === 1 ? mapped[0] : config.repos.length === 1 ? config.repos[0] : undefined);
-      return repo ? resolveRepo(repo) : undefined;
-    },
-  });
   const forge = createForgeRoom({
     config,
     workspaces: workspaceProvider,
@@ -141,6 +124,24 @@ async function main(): Promise<void> {
     },
     scrub,
     log,
+  });
+  const scripts = createScriptsRoom({
+    config,
+    db,
+    workspaces: workspaceProvider,
+    history,
+    notifier,
+    log,
+    modals: new SlackModalOpener(edge.client),
+    proposer: forge.scriptProposer,
+    resolveRepo: async (channel, threadTs) => {
+      const remembered = threads.get(channel, threadTs)?.repo;
+      const mapped = config.repos.filter((repo) => repo.channels.includes(channel));
+      const repo =
+        config.repos.find((candidate) => candidate.name === remembered) ??
+        (mapped.length === 1 ? mapped[0] : config.repos.length === 1 ? config.repos[0] : undefined);
+      return repo ? resolveRepo(repo) : undefined;
+    },
   });
   const agent = createAgentJob({
     config,

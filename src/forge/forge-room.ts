@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
 import type { ChangeRecord, ChangeStore } from '../storage/change-store.js';
 import { currentBranch, git, stageChanges } from './git-commands.js';
+import { createScriptProposer } from './propose-script.js';
 import { GitHubProvider, PlainGitProvider, type PullRequestProvider } from './providers.js';
 import { publishChange, writersOnly } from './publish-change.js';
 import { reviewChange } from './review-change.js';
@@ -107,6 +108,7 @@ export function createForgeRoom(deps: ForgeDeps) {
     changeFlow,
     actionRoutes,
     providerFor,
+    scriptProposer: createScriptProposer(publishDeps, attempt),
     digestPullRequests: {
       listOpenedBetween: async (from: number, to: number, channel?: string) =>
         deps.changes

@@ -224,6 +224,35 @@ describe('small fixes become pull requests', () => {
     expect(request).toContain('Move pricing into');
   });
 
+  it('proposes a team script as a pull request that adds its file', async () => {
+    h.model.enqueue(
+      {
+        toolCalls: [
+          {
+            name: 'save_script',
+            arguments: {
+              name: 'list-html',
+              description: 'Lists HTML pages',
+              interpreter: 'bash',
+              body: 'ls src/*.html',
+              parameters: [],
+            },
+          },
+        ],
+      },
+      { content: 'Saved list-html.' },
+    );
+    const saved = await h.ask('save a script that lists the html pages');
+    await h.waitForAnswers(saved.ts);
+    const { ts } = await h.ask('propose script list-html');
+    const [answer] = await h.waitForAnswers(ts);
+    expect(answerText(answer!)).toMatch(/Opened draft pull request #\d+/);
+    const pull = github.pulls.find((candidate) => candidate.title === 'Add team script list-html')!;
+    expect(await readBranchFile(remote.dir, pull.head.ref, '.shipmate/scripts/list-html.bash')).toContain(
+      'ls src/*.html',
+    );
+  });
+
   it('explains a GitHub refusal in the thread and does not open a second PR on retry', async () => {
     h.model.enqueue(
       {

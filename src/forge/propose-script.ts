@@ -1,0 +1,45 @@
+import type { RepoConfig } from '../config.js';
+import type { Reply, ThreadRef } from '../jobs/ports.js';
+import type { ScriptRecord } from '../storage/script-store.js';
+import { type PublishDeps, publishChange } from './publish-change.js';
+
+type Proposal = ScriptRecord & { file: { path: string; content: string } };
+
+/**
+ * `@shipmate propose script <name>`: the script's file goes into the thread's checkout and
+ * through the same publish path as any change (writers only, one PR per thread).
+ */
+export function createScriptProposer(
+  deps: PublishDeps,
+  attempt: (jobId: string, work: () => Promise<string>) => Promise<string>,
+) {
+  return {
+    async propose(
+      repo: RepoConfig & { defaultBranch: string },
+      script: Proposal,
+      userId: string,
+      thread: ThreadRef,
+    ): Promise<Reply> {
+      const workspace = await deps.workspaces.acquire(
+        repo,
+        `${thread.channel}-${thread.threadTs}`,
+        `add script ${script.name}`,
+      );
+      await workspace.writeFile(script.file.path, script.file.content);
+      const jobId = `script-${script.name}-${Date.now().toString(36)}`;
+      deps.changes.save({
+        jobId,
+        channel: thread.channel,
+        threadTs: thread.threadTs,
+        userId,
+        repo: repo.name,
+        branch: workspace.branch,
+        baseCommit: workspace.baseCommit,
+        title: `Add team script ${script.name}`,
+        summary: `Adds the shipmate team script \`${script.name}\` as \`${script.file.path}\` so it can be reviewed like code.\n\n${script.description}`,
+        labels: [],
+      });
+      return { markdown: await attempt(jobId, () => publishChange(deps, jobId, userId)) };
+    },
+  };
+}
