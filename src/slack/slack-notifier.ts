@@ -28,6 +28,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async postStatus(thread: ThreadRef, view: StatusView): Promise<string | undefined> {
+    if (thread.channel.startsWith('D')) void this.setThinking(thread);
     const result = await this.client.chat.postMessage({
       channel: thread.channel,
       thread_ts: thread.threadTs,
@@ -63,6 +64,20 @@ export class SlackNotifier implements Notifier {
       });
     }
     return lastTs;
+  }
+
+  /** The "is thinking…" line in a direct message (assistant threads); cleared by Slack on the reply. */
+  private async setThinking(thread: ThreadRef): Promise<void> {
+    try {
+      await this.client.assistant.threads.setStatus({
+        channel_id: thread.channel,
+        thread_ts: thread.threadTs,
+        status: 'is thinking…',
+      });
+    } catch (error) {
+      // Not an assistant thread (or an older workspace): the status message says the same.
+      this.log.debug({ err: error, channel: thread.channel }, 'assistant-status-failed');
+    }
   }
 
   /** A top-level channel message (digests): Markdown, never in a thread. */

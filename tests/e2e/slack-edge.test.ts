@@ -134,6 +134,7 @@ describe('the Slack edge', () => {
     const channel = h.slack.directChannelId(ALICE);
     const [answer] = await h.waitForAnswers(ts, 1, channel);
     expect(answerText(answer!)).toContain('answer in DM');
+    expect(h.slack.assistantStatus(channel, ts)).toBeDefined();
   });
 
   it('acknowledges a reply while a job runs and handles it right after, with the new message in context', async () => {
@@ -179,6 +180,16 @@ describe('the Slack edge', () => {
     expect(click.status).toBe(200);
     await h.waitForStatus(ts, /Cancelled/);
     expect(h.answers(ts)).toHaveLength(0);
+  });
+
+  it('honours Retry-After when Slack rate limits status updates, and still finishes the job', async () => {
+    h.slack.injectRateLimit('chat.update', { times: 2, retryAfterSeconds: 1 });
+    h.model.enqueue({ content: 'answered despite the rate limit' });
+    const { ts } = await h.ask('is the rate limit handled?');
+    const [answer] = await h.waitForAnswers(ts);
+    expect(answerText(answer!)).toContain('answered despite the rate limit');
+    await h.waitForStatus(ts, /Done/);
+    await h.app.waitForLog((line) => line.msg === 'slack-rate-limited' && line.retryAfterSeconds === 1);
   });
 
   it('sends a very long answer as a file with a short summary in the thread', async () => {
