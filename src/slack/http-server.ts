@@ -34,6 +34,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ ser
       if (path === '/slack/events' && options.events) {
         if (request.method !== 'POST') return plain(response, 405, 'method not allowed');
         if (!options.health().ok) return plain(response, 503, 'starting');
+        const started = process.hrtime.bigint();
+        response.once('finish', () => {
+          const ackMs = Number(process.hrtime.bigint() - started) / 1e6;
+          options.log.debug(
+            { ackMs: Math.round(ackMs * 100) / 100, status: response.statusCode },
+            'slack-request-acked',
+          );
+        });
         options.events(request, response);
         return;
       }
