@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createAgentJob } from './agent/agent-job.js';
+import { createAgentJob, repoForThread } from './agent/agent-job.js';
 import { ModelClient } from './agent/model-client.js';
 import { type Config, loadConfig } from './config.js';
 import { createDigestsRoom } from './digests/index.js';
@@ -16,7 +16,7 @@ import type { JobHandler } from './jobs/ports.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import { createLogger, type Logger } from './log.js';
 import { createScriptsRoom } from './scripts/create-scripts-room.js';
-import { createScrubber } from './scrub-secrets.js';
+import { createScrubber, type Scrubber } from './scrub-secrets.js';
 import { startHttpServer } from './slack/http-server.js';
 import { OutputQueue } from './slack/output-queue.js';
 import { startPlayground } from './slack/playground/playground.js';
@@ -37,6 +37,83 @@ async function main(): Promise<void> {
   const config = readConfigOrExit();
   const scrub = createScrubber(config.secrets);
   const log = createLogger({ level: config.logLevel }, scrub);
+  const core = await buildCore(config, log, scrub);
+  const { db, queue, threads, playground, edge, notifier, sandbox } = core;
+  const rooms = buildRooms(core);
+  const { scripts, digests, handlers } = rooms;
+  const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
+  const actionRoutes = buildActionRoutes(core, rooms, pool);
+
+  let ready = false;
+  const { server, port } = await startHttpServer({
+    host: config.host,
+    port: config.port,
+    log,
+    health: () => ({
+      ok: ready,
+      mode: config.slack.mode,
+      sandbox: sandbox.status(),
+      ...(config.sandbox === 'off'
+        ? { warning: 'SHIPMATE_SANDBOX=off: commands run without a sandbox' }
+        : {}),
+      model: config.model.configured ? config.model.name : 'not configured',
+      jobs: queue.counts(),
+    }),
+    events: edge.eventsListener,
+    prefixes: playground ? { '/playground': playground.route } : {},
+  });
+  playground?.attach(`http://127.0.0.1:${port}/slack/events`);
+  log.info({ port, host: config.host, mode: config.slack.mode }, 'server-listening');
+
+  try {
+    await edge.start({
+      onMessage: createMessageHandler({ queue, pool, threads, notifier, log, botUserId: edge.botUserId }),
+      onAction: createActionHandler({ queue, pool, notifier, log, routes: actionRoutes }),
+      onViewSubmission: (submission) => {
+        const route = scripts.viewRoutes[submission.callbackId as 'script_save'];
+        if (!route) return;
+        setImmediate(() => {
+          route(submission).catch((error: unknown) => log.error({ err: error }, 'view-submission-failed'));
+        });
+      },
+    });
+  } catch (error) {
+    exitOnStartFailure(log, error, config);
+  }
+  await pool.start();
+  digests.seedFromConfig();
+  digests.scheduler.start();
+  ready = true;
+  log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
+  if (playground) {
+    const host = config.host === '127.0.0.1' || config.host === '0.0.0.0' ? 'localhost' : config.host;
+    const url = `http://${host}:${port}/playground`;
+    log.info({ url }, 'playground-ready');
+    process.stdout.write(`shipmate playground: ${url}\n`);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    log.info({ signal }, 'shutdown-started');
+    digests.scheduler.stop();
+    await pool.drain(config.drainSeconds * 1000);
+    await edge.stop().catch((error: unknown) => log.warn({ err: error }, 'slack-stop-failed'));
+    server.close();
+    await playground?.stop();
+    await sandbox.close();
+    db.close();
+    log.info('shutdown-finished');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The database, Slack edge, sandbox, workspaces and model: built once, shared by every room. */
+async function buildCore(config: Readonly<Config>, log: Logger, scrub: Scrubber) {
   const db = openDatabase(join(config.dataDir, 'shipmate.db'));
   const queue = new JobQueue(db);
   const threads = new ThreadStore(db);
@@ -111,6 +188,48 @@ async function main(): Promise<void> {
         ...(slug ? { slug } : {}),
       }),
   };
+  return {
+    config,
+    log,
+    scrub,
+    db,
+    queue,
+    threads,
+    playground,
+    edge,
+    notifier,
+    sandbox,
+    workspaces,
+    history,
+    usage,
+    model,
+    resolveDefaultBranch,
+    resolveRepo,
+    workspaceProvider,
+  };
+}
+
+type Core = Awaited<ReturnType<typeof buildCore>>;
+
+/** Forge, scripts, agent and digests, wired to each other through their ports. */
+function buildRooms(core: Core) {
+  const {
+    config,
+    log,
+    scrub,
+    db,
+    queue,
+    threads,
+    edge,
+    notifier,
+    workspaces,
+    history,
+    usage,
+    model,
+    resolveDefaultBranch,
+    resolveRepo,
+    workspaceProvider,
+  } = core;
   const forge = createForgeRoom({
     config,
     workspaces: workspaceProvider,
@@ -135,11 +254,7 @@ async function main(): Promise<void> {
     modals: new SlackModalOpener(edge.client),
     proposer: forge.scriptProposer,
     resolveRepo: async (channel, threadTs) => {
-      const remembered = threads.get(channel, threadTs)?.repo;
-      const mapped = config.repos.filter((repo) => repo.channels.includes(channel));
-      const repo =
-        config.repos.find((candidate) => candidate.name === remembered) ??
-        (mapped.length === 1 ? mapped[0] : config.repos.length === 1 ? config.repos[0] : undefined);
+      const repo = repoForThread(config, threads, channel, threadTs);
       return repo ? resolveRepo(repo) : undefined;
     },
   });
@@ -197,8 +312,18 @@ async function main(): Promise<void> {
       budget: createBudgetCommand(config, usage),
     }),
   };
-  const pool = new WorkerPool({ queue, notifier, handlers, concurrency: config.concurrency, log });
-  const actionRoutes: Record<string, ActionRoute> = {
+  return { forge, scripts, digests, handlers };
+}
+
+/** Buttons: each room's routes, plus switching a request between question and change. */
+function buildActionRoutes(
+  core: Core,
+  rooms: ReturnType<typeof buildRooms>,
+  pool: WorkerPool,
+): Record<string, ActionRoute> {
+  const { queue, log } = core;
+  const { scripts, forge } = rooms;
+  return {
     ...scripts.actionRoutes,
     ...forge.actionRoutes,
     mode_switch: async (action) => {
@@ -215,73 +340,6 @@ async function main(): Promise<void> {
       pool.submit(job);
     },
   };
-
-  let ready = false;
-  const { server, port } = await startHttpServer({
-    host: config.host,
-    port: config.port,
-    log,
-    health: () => ({
-      ok: ready,
-      mode: config.slack.mode,
-      sandbox: sandbox.status(),
-      ...(config.sandbox === 'off'
-        ? { warning: 'SHIPMATE_SANDBOX=off: commands run without a sandbox' }
-        : {}),
-      model: config.model.configured ? config.model.name : 'not configured',
-      jobs: queue.counts(),
-    }),
-    events: edge.eventsListener,
-    prefixes: playground ? { '/playground': playground.route } : {},
-  });
-  playground?.attach(`http://127.0.0.1:${port}/slack/events`);
-  log.info({ port, host: config.host, mode: config.slack.mode }, 'server-listening');
-
-  try {
-    await edge.start({
-      onMessage: createMessageHandler({ queue, pool, threads, notifier, log, botUserId: edge.botUserId }),
-      onAction: createActionHandler({ queue, pool, notifier, log, routes: actionRoutes }),
-      onViewSubmission: (submission) => {
-        const route = scripts.viewRoutes[submission.callbackId as 'script_save'];
-        if (!route) return;
-        setImmediate(() => {
-          route(submission).catch((error: unknown) => log.error({ err: error }, 'view-submission-failed'));
-        });
-      },
-    });
-  } catch (error) {
-    exitOnStartFailure(log, error, config);
-  }
-  await pool.start();
-  digests.seedFromConfig();
-  digests.scheduler.start();
-  ready = true;
-  log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
-  if (playground) {
-    const host = config.host === '127.0.0.1' || config.host === '0.0.0.0' ? 'localhost' : config.host;
-    const url = `http://${host}:${port}/playground`;
-    log.info({ url }, 'playground-ready');
-    process.stdout.write(`shipmate playground: ${url}\n`);
-  }
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    ready = false;
-    log.info({ signal }, 'shutdown-started');
-    digests.scheduler.stop();
-    await pool.drain(config.drainSeconds * 1000);
-    await edge.stop().catch((error: unknown) => log.warn({ err: error }, 'slack-stop-failed'));
-    server.close();
-    await playground?.stop();
-    await sandbox.close();
-    db.close();
-    log.info('shutdown-finished');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 /** The playground's channels: the config's mapped channels, or one #general. */

@@ -273,6 +273,24 @@ function outcome(
   };
 }
 
+/**
+ * The repository a thread works on when the message does not name one: the thread's
+ * remembered repo, else the one repo mapped to the channel, else the only repo.
+ */
+export function repoForThread(
+  config: Pick<Config, 'repos'>,
+  threads: Pick<ThreadStore, 'get'>,
+  channel: string,
+  threadTs: string,
+): RepoConfig | undefined {
+  const remembered = threads.get(channel, threadTs)?.repo;
+  const mapped = config.repos.filter((repo) => repo.channels.includes(channel));
+  return (
+    config.repos.find((repo) => repo.name === remembered) ??
+    (mapped.length === 1 ? mapped[0] : config.repos.length === 1 ? config.repos[0] : undefined)
+  );
+}
+
 function pickRepo(
   deps: AgentJobDeps,
   channel: string,
@@ -300,12 +318,8 @@ function pickRepo(
       },
     };
   }
-  const fromThread = deps.threads.get(channel, threadTs)?.repo;
-  const remembered = repos.find((repo) => repo.name === fromThread);
-  if (remembered) return { repo: remembered, request: text };
-  const mapped = repos.filter((repo) => repo.channels.includes(channel));
-  if (mapped.length === 1) return { repo: mapped[0]!, request: text };
-  if (repos.length === 1) return { repo: repos[0]!, request: text };
+  const known = repoForThread(deps.config, deps.threads, channel, threadTs);
+  if (known) return { repo: known, request: text };
   return {
     outcome: {
       reply: {
