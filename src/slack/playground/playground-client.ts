@@ -8,7 +8,7 @@
  */
 export const clientScript = String.raw`
 (function () {
-  var state = null, user = null, channel = null, threadTs = null;
+  var state = null, user = null, channel = null, kind = 'channel', threadTs = null;
   var shownViews = {}, fileText = {};
   var $ = function (id) { return document.getElementById(id); };
   var md = createMarkdown(function (id) { return nameOf(id); });
@@ -88,10 +88,19 @@ export const clientScript = String.raw`
       });
     });
   }
+  // Fetches may overlap; only a newer answer than the one drawn may replace it.
+  var asked = 0, applied = 0;
   function refresh() {
+    var number = ++asked;
     return fetch('/playground/state?user=' + encodeURIComponent(user || '')).then(function (r) { return r.json(); }).then(function (next) {
+      if (number < applied) return;
+      applied = number;
       state = next; user = next.me;
-      if (!current()) { channel = next.channels[0] && next.channels[0].id; threadTs = null; }
+      if (!current()) {
+        var same = next.channels.filter(function (c) { return c.kind === kind; })[0] || next.channels[0];
+        channel = same && same.id; threadTs = null;
+      }
+      kind = current() ? current().kind : 'channel';
       draw();
     });
   }
@@ -137,7 +146,7 @@ export const clientScript = String.raw`
   document.addEventListener('click', function (event) {
     var target = event.target.closest('button');
     if (!target) return;
-    if (target.dataset.channel) { channel = target.dataset.channel; threadTs = null; draw(); }
+    if (target.dataset.channel) { channel = target.dataset.channel; kind = current() ? current().kind : 'channel'; threadTs = null; draw(); }
     else if (target.dataset.thread) { threadTs = target.dataset.thread; draw(); $('replyText').focus(); }
     else if (target.dataset.action) {
       target.disabled = true;

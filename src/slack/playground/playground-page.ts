@@ -69,7 +69,7 @@ const styles = `
   form.composer { display: flex; gap: 8px; padding: 12px 16px; border-top: 1px solid #ddd; }
   form.composer textarea { flex: 1; font: inherit; padding: 8px; border: 1px solid #bbb; border-radius: 6px; resize: vertical; min-height: 42px; }
   form.composer button { border: 0; background: #007a5a; color: #fff; border-radius: 6px; padding: 0 14px; font: inherit; font-weight: 600; cursor: pointer; }
-  dialog { border: 1px solid #bbb; border-radius: 8px; width: 560px; max-width: 95vw; }
+  dialog { border: 1px solid #bbb; border-radius: 8px; width: 560px; max-width: 95vw; max-height: 92vh; overflow: auto; }
   dialog label { display: block; font-weight: 600; margin: 10px 0 4px; }
   dialog input, dialog textarea { display: block; width: 100%; font: inherit; padding: 6px; margin-top: 4px; font-weight: 400; }
   dialog .buttons { text-align: right; }
@@ -84,6 +84,7 @@ export const playgroundPage = `<!doctype html>
 <title>shipmate playground</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <style>${styles}</style>
 </head>
 <body>
