@@ -2,6 +2,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { withMentions } from '../../src/slack/playground/playground.js';
+import { refuseForeignRequest } from '../../src/slack/playground/playground-guard.js';
 import { markdownScript } from '../../src/slack/playground/playground-markdown.js';
 import { AppProcess } from '../support/app-process.js';
 import { artifactsDir, launchBrowser } from '../support/browser.js';
@@ -165,7 +167,9 @@ describe('the playground page', () => {
       .click();
     const file = page.locator('#replies .file', { hasText: 'Full answer' });
     await file.waitFor({ timeout: 15_000 });
-    await expect.poll(() => file.locator('pre').textContent()).toContain('Line 1600 of the long answer.');
+    await expect
+      .poll(() => file.locator('pre').textContent(), { timeout: 15_000 })
+      .toContain('Line 1600 of the long answer.');
   });
 
   it('says which variables to set when no model is configured, in a channel and in a DM', async () => {
@@ -323,5 +327,61 @@ describe("the playground's Markdown renderer", () => {
     expect(nodes.images).toBe(0);
     expect(nodes.text).toContain('<img src=x');
     await page.close();
+  });
+});
+
+describe('who may use the playground', () => {
+  const json = { 'content-type': 'application/json' };
+  const cases: Array<[string, string, Record<string, string>, string | undefined]> = [
+    ['the page from localhost', 'GET', { host: 'localhost:3000' }, undefined],
+    ['state from 127.0.0.1', 'GET', { host: '127.0.0.1:3000' }, undefined],
+    ['state from [::1]', 'GET', { host: '[::1]:3000' }, undefined],
+    ['a LAN address', 'GET', { host: '192.168.1.20:3000' }, undefined],
+    ['a rebound name', 'GET', { host: 'attacker.example:3000' }, 'unknown host'],
+    ['no Host at all', 'GET', {}, 'unknown host'],
+    [
+      'a same-origin post',
+      'POST',
+      { host: 'localhost:3000', origin: 'http://localhost:3000', ...json },
+      undefined,
+    ],
+    ['a post without Origin (curl)', 'POST', { host: 'localhost:3000', ...json }, undefined],
+    [
+      'a form post',
+      'POST',
+      { host: 'localhost:3000', 'content-type': 'application/x-www-form-urlencoded' },
+      'expected application/json',
+    ],
+    [
+      'a text/plain post',
+      'POST',
+      { host: 'localhost:3000', 'content-type': 'text/plain' },
+      'expected application/json',
+    ],
+    [
+      'another origin',
+      'POST',
+      { host: 'localhost:3000', origin: 'http://localhost:5173', ...json },
+      'cross-origin request',
+    ],
+    [
+      'a cross-site fetch',
+      'POST',
+      { host: 'localhost:3000', 'sec-fetch-site': 'cross-site', ...json },
+      'cross-site request',
+    ],
+  ];
+  it.each(cases)('%s', (_name, method, headers, refusal) => {
+    expect(refuseForeignRequest(method, headers)).toBe(refusal);
+  });
+
+  it('accepts a host name the operator allowed', () => {
+    expect(refuseForeignRequest('GET', { host: 'devbox.lan:3000' }, ['devbox.lan'])).toBeUndefined();
+  });
+
+  it('turns @shipmate and @names into mentions, leaving e-mail addresses and strangers alone', () => {
+    expect(withMentions('@shipmate ask @Bob, not @dave or carol@example.com', 'U0BOT')).toBe(
+      '<@U0BOT> ask <@U0BOB>, not @dave or carol@example.com',
+    );
   });
 });
