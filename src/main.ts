@@ -120,7 +120,7 @@ async function buildCore(config: Readonly<Config>, log: Logger, scrub: Scrubber)
 
   const playground =
     config.slack.mode === 'playground'
-      ? await startPlayground({ channels: playgroundChannels(config), log })
+      ? await startPlayground({ channels: playgroundChannels(config), log, allowedHosts: [config.host] })
       : undefined;
   const edge = createSlackEdge({
     mode: config.slack.mode === 'socket' ? 'socket' : 'http',
