@@ -230,6 +230,11 @@ function buildRooms(core: Core) {
     resolveRepo,
     workspaceProvider,
   } = core;
+  /** A configured repo by name, with its default branch resolved. */
+  const repoNamed = async (name: string) => {
+    const repo = config.repos.find((candidate) => candidate.name === name);
+    return repo ? resolveRepo(repo) : undefined;
+  };
   const forge = createForgeRoom({
     config,
     workspaces: workspaceProvider,
@@ -237,10 +242,7 @@ function buildRooms(core: Core) {
     model,
     notifier,
     changes: new ChangeStore(db),
-    resolveRepo: async (name) => {
-      const repo = config.repos.find((candidate) => candidate.name === name);
-      return repo ? resolveRepo(repo) : undefined;
-    },
+    resolveRepo: repoNamed,
     scrub,
     log,
   });
@@ -290,8 +292,8 @@ function buildRooms(core: Core) {
     scripts: scripts.digestScripts,
     pullRequests: forge.digestPullRequests,
     mirrorPathFor: async (name) => {
-      const repo = config.repos.find((candidate) => candidate.name === name);
-      return repo ? workspaces.mirrorFor(await resolveRepo(repo)) : undefined;
+      const repo = await repoNamed(name);
+      return repo ? workspaces.mirrorFor(repo) : undefined;
     },
     summarize: model
       ? async (text) =>
