@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SandboxManager } from '@anthropic-ai/sandbox-runtime';
 import { describeError, WorkspaceError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -116,8 +117,11 @@ export class SandboxRunner {
       const policy = buildFilesystemPolicy({ root, scratch, denyRead: this.denyReadFor(), git });
       const { script, transport } = composeScript(command, options);
       const commandId = randomUUID();
-      const shellText = await this.wrap(script, command, policy, commandId);
-      cleanup.wrapped = this.state.mode === 'bubblewrap';
+      const granted = this.state.mode === 'bubblewrap' && (options.extraDomains ?? []).length > 0;
+      const shellText = granted
+        ? await this.wrapWithOwnProxy(script, policy, scratch, options.extraDomains ?? [])
+        : await this.wrap(script, command, policy, commandId);
+      cleanup.wrapped = this.state.mode === 'bubblewrap' && !granted;
       const cgroup = await this.cgroups?.create(this.limits.maxProcesses);
       cleanup.cgroup = cgroup;
       const bash = ['/bin/bash', '--norc', '--noprofile', '-c', shellText];
@@ -188,6 +192,30 @@ export class SandboxRunner {
     });
   }
 
+  /**
+   * sandbox-runtime keeps one network allowlist per process, so a command granted extra
+   * domains runs under its own `srt` process: same filesystem policy, its own proxies and
+   * allowlist (the process-wide domains plus the grant), nothing shared with other commands.
+   */
+  private async wrapWithOwnProxy(
+    script: string,
+    policy: FilesystemPolicy,
+    scratch: string,
+    extraDomains: string[],
+  ): Promise<string> {
+    const settings = join(scratch, 'srt-settings.json');
+    const allowedDomains = [...new Set([...(this.options.allowedDomains ?? []), ...extraDomains])];
+    await writeFile(
+      settings,
+      JSON.stringify({ network: { allowedDomains, deniedDomains: [] }, filesystem: policy }),
+      {
+        mode: 0o600,
+      },
+    );
+    const cli = fileURLToPath(import.meta.resolve('@anthropic-ai/sandbox-runtime/dist/cli.js'));
+    return [process.execPath, cli, '--settings', settings, '-c', script].map(shellQuote).join(' ');
+  }
+
   /** The whole environment inside: nothing of shipmate's own passes through. */
   private environment(scratch: string): Record<string, string> {
     return {
@@ -242,4 +270,9 @@ export class SandboxRunner {
       ...(sandboxViolation ? { sandboxViolation } : {}),
     };
   }
+}
+
+/** One argument for bash, single-quoted. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
 }

@@ -22,6 +22,8 @@ export interface RunOptions {
   stdin?: string;
   cwd?: string /* relative to root, confined */;
   argv?: string[] /* extra positional args passed safely */;
+  /** Domains this one command may reach beyond the process-wide allowlist (a writer's grant). */
+  extraDomains?: string[];
 }
 
 export interface Workspace {
