@@ -10,6 +10,7 @@ import { type ActionRoute, createActionHandler } from './handlers/action-handler
 import { createBudgetCommand } from './handlers/budget-command.js';
 import { createCommandJob } from './handlers/command-job.js';
 import { createMessageHandler } from './handlers/message-handler.js';
+import { createPermissionActions } from './handlers/permission-actions.js';
 import { createPermissionsCommand, effectiveDomains } from './handlers/permissions-command.js';
 import { JobQueue } from './jobs/job-queue.js';
 import type { JobHandler } from './jobs/ports.js';
@@ -26,6 +27,7 @@ import { SlackNotifier } from './slack/slack-notifier.js';
 import { SlackThreadHistory } from './slack/slack-thread-history.js';
 import { ChangeStore } from './storage/change-store.js';
 import { openDatabase } from './storage/database.js';
+import { GrantStore } from './storage/grant-store.js';
 import { ThreadStore } from './storage/thread-store.js';
 import { UsageStore } from './storage/usage-store.js';
 import { detectDefaultBranch } from './workspace/default-branch.js';
@@ -164,6 +166,7 @@ async function buildCore(config: Readonly<Config>, log: Logger, scrub: Scrubber)
   });
   const history = new SlackThreadHistory(edge.client, edge.botUserId, log);
   const usage = new UsageStore(db);
+  const grants = new GrantStore(db);
   const model = config.model.configured
     ? new ModelClient({
         apiKey: config.model.apiKey,
@@ -202,6 +205,7 @@ async function buildCore(config: Readonly<Config>, log: Logger, scrub: Scrubber)
     workspaces,
     history,
     usage,
+    grants,
     model,
     resolveDefaultBranch,
     resolveRepo,
@@ -225,6 +229,7 @@ function buildRooms(core: Core) {
     workspaces,
     history,
     usage,
+    grants,
     model,
     resolveDefaultBranch,
     resolveRepo,
@@ -279,6 +284,7 @@ function buildRooms(core: Core) {
     history,
     usage,
     threads,
+    grants,
     resolveDefaultBranch,
   });
   const digests = createDigestsRoom({
@@ -310,7 +316,7 @@ function buildRooms(core: Core) {
     command: createCommandJob({
       ...digests.commandRoutes,
       ...scripts.commandRoutes,
-      permissions: createPermissionsCommand(config),
+      permissions: createPermissionsCommand(config, grants),
       budget: createBudgetCommand(config, usage),
     }),
   };
@@ -323,11 +329,12 @@ function buildActionRoutes(
   rooms: ReturnType<typeof buildRooms>,
   pool: WorkerPool,
 ): Record<string, ActionRoute> {
-  const { queue, log } = core;
+  const { config, queue, threads, grants, notifier, log } = core;
   const { scripts, forge } = rooms;
   return {
     ...scripts.actionRoutes,
     ...forge.actionRoutes,
+    ...createPermissionActions({ config, queue, pool, threads, grants, notifier, log }),
     mode_switch: async (action) => {
       const [jobId, mode] = action.value.split(':');
       const original = jobId ? queue.get(jobId) : undefined;

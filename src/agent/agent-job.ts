@@ -10,6 +10,7 @@ import type { ModelClient } from './model-client.js';
 import type { ThreadHistory, ToolContext, Workspace } from './ports.js';
 import { runAgent } from './run-agent.js';
 import { editFileTool } from './tools/edit-file.js';
+import { createRequestNetworkAccessTool } from './tools/request-network-access.js';
 import { shellTool } from './tools/shell.js';
 import type { AgentTool } from './tools/tool.js';
 
@@ -54,6 +55,8 @@ export interface AgentJobDeps {
   changeFlow?: ChangeFlow;
   toolSources?: ToolSource[];
   /** Extra buttons under an answer, from the tool calls it made (Save as team script). */
+  /** "Always for this repo" network grants. */
+  grants?: { domainsFor(repo: string): string[] };
   /** The plan proposed last in this thread and not yet carried out, for a "go" reply. */
   pendingPlan?: (channel: string, threadTs: string) => { request: string; plan: string } | undefined;
   answerActions?: (
@@ -115,6 +118,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       deps.history.displayName(job.userId),
     ]);
 
+    const access = networkAccess(job.payload, deps.grants?.domainsFor(repo.name) ?? []);
     const changeInput = {
       jobId: job.id,
       channel: job.channel,
@@ -132,6 +136,9 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
         ? [editFileTool, ...(deps.changeFlow?.tools(changeInput) ?? [])]
         : []),
       ...(deps.toolSources ?? []).flatMap((source) => source.tools(scopes)),
+      createRequestNetworkAccessTool((domain, reason) => {
+        if (!access.answered.includes(domain)) access.request ??= { domain, reason };
+      }),
     ];
     const { system, messages } = await buildContext({
       repo,
@@ -147,6 +154,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       ),
       extraRules: [
         ...(planning ? [planRule] : []),
+        ...access.notes,
         ...(deps.toolSources ?? []).flatMap(
           (source) => source.context?.({ repo: repo.name, request: picked.request }) ?? [],
         ),
@@ -162,6 +170,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       progress: (text) => context.progress(`${modeLine} ${text}`, [modeSwitchAction(job.id, other)]),
       commandTimeoutMs: deps.config.limits.commandTimeoutSeconds * 1000,
       commandEnv: sandboxEnvFor(repo),
+      extraDomains: access.allowed,
       reportBlocked: (sentence) => blocked.add(sentence),
     };
     const run = await runAgent({
@@ -202,6 +211,9 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       threadTs: job.threadTs,
     });
     const actions = extra ? [extra] : [];
+    if (access.request) {
+      return parkForAccess(job.id, job.payload, access.request, answer, contextLine);
+    }
     if (planning) {
       return {
         reply: {
@@ -242,6 +254,62 @@ function blockedNote(sentences: string[], repo: string): string {
     .join('\n');
   return `_The sandbox blocked ${sentences.length === 1 ? 'a command' : 'some commands'} while I worked:_\n${list}\n_If that access is needed, a maintainer can allow the domain for *${repo}* with \`allowedDomains\` in the shipmate config (see \`@shipmate permissions\`); writes outside the checkout are never allowed._`;
 }
+
+/** Domains granted to this job (once, or always for the repo) and the questions already answered. */
+function networkAccess(payload: Record<string, unknown>, always: string[]) {
+  const list = (key: string) => (Array.isArray(payload[key]) ? (payload[key] as unknown[]).map(String) : []);
+  const once = list('grants');
+  const denied = list('denied');
+  const asked = list('asked');
+  const unanswered = asked.filter(
+    (domain) => !once.includes(domain) && !denied.includes(domain) && !always.includes(domain),
+  );
+  return {
+    allowed: [...new Set([...once, ...always])],
+    answered: [...once, ...denied, ...asked, ...always],
+    request: undefined as { domain: string; reason: string } | undefined,
+    notes: [
+      ...denied.map(
+        (domain) => `Network access to ${domain} was denied; do the task without it and do not ask again.`,
+      ),
+      ...unanswered.map(
+        (domain) =>
+          `Nobody allowed network access to ${domain} in time; do the task without it and do not ask again.`,
+      ),
+      ...[...once, ...always].map((domain) => `Commands may now reach ${domain}; retry what needed it.`),
+    ],
+  };
+}
+
+/** The job waits, without a worker slot, for a writer's answer in the thread. */
+function parkForAccess(
+  jobId: string,
+  payload: Record<string, unknown>,
+  request: { domain: string; reason: string },
+  answer: string,
+  context: string,
+): JobOutcome {
+  const value = `${jobId}|${request.domain}`;
+  const asked = Array.isArray(payload.asked) ? payload.asked : [];
+  return {
+    reply: {
+      markdown: `${answer}\n\n**I need network access to \`${request.domain}\`** to continue: ${request.reason}\nA writer can allow it once, always for this repository, or deny it. I will wait 30 minutes, then carry on without it.`,
+      context,
+    },
+    park: {
+      until: Date.now() + accessWaitMs,
+      statusText: `Waiting for a writer to allow network access to \`${request.domain}\`.`,
+      actions: [
+        { actionId: 'perm_once', label: 'Allow once', value, style: 'primary' },
+        { actionId: 'perm_always', label: 'Always for this repo', value },
+        { actionId: 'perm_deny', label: 'Deny', value, style: 'danger' },
+      ],
+      payload: { ...payload, asked: [...asked, request.domain] },
+    },
+  };
+}
+
+const accessWaitMs = 30 * 60_000;
 
 const planRule =
   'This change is too large to make in one go. Do NOT edit files now. Explore the code, then answer with a short numbered plan of small steps, each saying which files it touches and how to verify it. Nothing else.';

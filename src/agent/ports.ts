@@ -30,6 +30,8 @@ export interface ToolContext {
   commandTimeoutMs: number;
   /** Extra environment for every command (install scripts off unless the repo allows them). */
   commandEnv?: Record<string, string>;
+  /** Domains granted to this job's commands beyond the process-wide allowlist. */
+  extraDomains?: string[];
   /** Called when the sandbox blocked a command, so the answer can say what was needed. */
   reportBlocked?: (sentence: string) => void;
 }

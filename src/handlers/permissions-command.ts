@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { GrantStore } from '../storage/grant-store.js';
 import type { CommandRoute } from './command-job.js';
 
 /**
@@ -13,7 +14,10 @@ export function effectiveDomains(config: Pick<Config, 'repos'>): string[] {
 }
 
 /** `@shipmate permissions`: what each repository may do beyond the defaults. */
-export function createPermissionsCommand(config: Readonly<Config>): CommandRoute<'permissions'> {
+export function createPermissionsCommand(
+  config: Readonly<Config>,
+  grants?: Pick<GrantStore, 'domainsFor'>,
+): CommandRoute<'permissions'> {
   return async () => {
     const open = effectiveDomains(config);
     const lines = config.repos.map((repo) => {
@@ -23,7 +27,10 @@ export function createPermissionsCommand(config: Readonly<Config>): CommandRoute
         repo.allowLifecycleScripts ? 'install scripts allowed' : 'install scripts off',
         repo.allowWorkflowChanges ? 'CI workflow changes allowed' : 'CI workflow files never committed',
       ].join('; ');
-      return `- **${repo.name}**: network domains configured: ${asked}; ${extras}.`;
+      const granted = grants?.domainsFor(repo.name) ?? [];
+      const always =
+        granted.length > 0 ? `; allowed in Slack (always): ${granted.map((d) => `\`${d}\``).join(', ')}` : '';
+      return `- **${repo.name}**: network domains configured: ${asked}${always}; ${extras}.`;
     });
     const writers =
       config.access.writers.length > 0
@@ -41,7 +48,7 @@ export function createPermissionsCommand(config: Readonly<Config>): CommandRoute
           '',
           network,
           writers,
-          'Permissions change only in the shipmate config file, never from a Slack message.',
+          'Beyond these, a writer can allow a host when I ask in a thread (Allow once / Always for this repo / Deny); nothing in a message can widen the sandbox by itself.',
         ].join('\n'),
       },
     };

@@ -59,7 +59,7 @@ export interface JobOutcome {
   /** Final line for the status message; defaults to "Done". */
   statusText?: string;
   /** Wait for a person (permission prompt) without holding a worker slot. */
-  park?: { until: number; statusText: string; actions?: ReplyAction[] };
+  park?: { until: number; statusText: string; actions?: ReplyAction[]; payload?: Record<string, unknown> };
 }
 
 export type JobHandler = (context: JobContext) => Promise<JobOutcome>;

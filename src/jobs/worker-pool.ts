@@ -179,7 +179,9 @@ export class WorkerPool {
 
   private async finishJob(job: Job, outcome: JobOutcome, started: number, log: Logger): Promise<void> {
     if (outcome.park) {
+      if (outcome.park.payload) this.options.queue.updatePayload(job.id, outcome.park.payload);
       this.options.queue.park(job.id, outcome.park.until);
+      if (outcome.reply) await this.options.notifier.reply(thread(job), outcome.reply);
       await this.updateStatus(job, { text: outcome.park.statusText, actions: outcome.park.actions });
       log.info({ until: outcome.park.until }, 'job-parked');
       return;

@@ -3,6 +3,7 @@ import { sql as usage } from './migrations/0100-usage.js';
 import { sql as changes } from './migrations/0200-pull-requests.js';
 import { sql as scripts } from './migrations/0300-scripts.js';
 import { sql as digests } from './migrations/0400-digests.js';
+import { sql as grants } from './migrations/0500-network-grants.js';
 
 export interface Migration {
   id: string;
@@ -19,4 +20,5 @@ export const migrations: Migration[] = [
   { id: '0200-pull-requests', sql: changes },
   { id: '0300-scripts', sql: scripts },
   { id: '0400-digests', sql: digests },
+  { id: '0500-network-grants', sql: grants },
 ];

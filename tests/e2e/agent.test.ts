@@ -167,6 +167,82 @@ describe('the agent in a sandboxed worktree', () => {
   });
 });
 
+describe('asking for network access', () => {
+  it('asks a writer in the thread, waits, and continues with Allow once or Always for this repo', async () => {
+    let hits = 0;
+    const canary = createServer((_request, response) => {
+      hits += 1;
+      response.end('CANARY-PRICE-LIST');
+    });
+    await new Promise<void>((resolve) => canary.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(canary.address() as AddressInfo).port}`;
+    const fetchIt = shell(`curl --noproxy '' -s -m 3 http://${host}/ || echo unreachable`);
+    const ask = {
+      toolCalls: [
+        { name: 'request_network_access', arguments: { domain: host, reason: 'to read the price list' } },
+      ],
+    };
+    const h = await Harness.start({
+      config: 'repos:\n  - name: shop\n    url: "{{repo}}"\naccess:\n  writers: [U0ALICE]\n',
+    });
+    try {
+      h.model.enqueue(fetchIt, ask, { content: 'I need the price list.' });
+      const { ts } = await h.ask('what does the price list say?', { user: 'U0BOB' });
+      const [question] = await h.waitForAnswers(ts);
+      expect(answerText(question!)).toContain(`I need network access to \`${host}\``);
+      const status = await h.waitForStatus(ts, /Waiting for a writer to allow network access/);
+      expect(JSON.stringify(status.blocks)).toContain('perm_once');
+      expect(hits).toBe(0);
+
+      await h.slack.clickButton({
+        user: 'U0BOB',
+        channel: CHANNEL,
+        messageTs: status.ts,
+        actionId: 'perm_once',
+      });
+      await h.waitForAnswers(ts, 2);
+      expect(answerText(h.answers(ts)[1]!)).toMatch(/Only people listed in `access.writers`/);
+
+      h.model.enqueue(fetchIt, { content: 'The price list says CANARY-PRICE-LIST.' });
+      await h.slack.clickButton({
+        user: 'U0ALICE',
+        channel: CHANNEL,
+        messageTs: status.ts,
+        actionId: 'perm_once',
+      });
+      const answers = await h.waitForAnswers(ts, 4);
+      expect(answers.map(answerText).join('\n')).toContain('The price list says CANARY-PRICE-LIST.');
+      expect(hits).toBe(1);
+
+      h.model.enqueue(fetchIt, ask, { content: 'Need it again.' });
+      const second = await h.ask('and the price list again?');
+      await h.waitForAnswers(second.ts);
+      expect(hits).toBe(1);
+      const secondStatus = await h.waitForStatus(second.ts, /Waiting for a writer/);
+      h.model.enqueue(fetchIt, { content: 'Read it again.' });
+      await h.slack.clickButton({
+        user: 'U0ALICE',
+        channel: CHANNEL,
+        messageTs: secondStatus.ts,
+        actionId: 'perm_always',
+      });
+      await h.waitForAnswers(second.ts, 3);
+      expect(hits).toBe(2);
+
+      h.model.enqueue(fetchIt, { content: 'Read without asking.' });
+      const third = await h.ask('one more look at the price list');
+      await h.waitForAnswers(third.ts);
+      expect(hits).toBe(3);
+      const permissions = await h.ask('permissions');
+      const [listed] = await h.waitForAnswers(permissions.ts);
+      expect(answerText(listed!)).toContain(`allowed in Slack (always): \`${host}\``);
+    } finally {
+      await h.stop();
+      canary.close();
+    }
+  });
+});
+
 describe('budgets', () => {
   it('refuses politely once a channel used its daily budget, until a writer raises it', async () => {
     const h = await Harness.start({

@@ -22,6 +22,7 @@ export const shellTool = defineTool({
       const result = await context.workspace.run(command, {
         timeoutMs: context.commandTimeoutMs,
         ...(context.commandEnv ? { env: context.commandEnv } : {}),
+        ...(context.extraDomains?.length ? { extraDomains: context.extraDomains } : {}),
         signal: context.signal,
       });
       const parts = [`exit code: ${result.exitCode ?? `killed (${result.signal ?? 'signal'})`}`];

@@ -1,0 +1,58 @@
+import { type Config, isWriter } from '../config.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { Notifier } from '../jobs/ports.js';
+import type { WorkerPool } from '../jobs/worker-pool.js';
+import type { Logger } from '../log.js';
+import type { GrantStore } from '../storage/grant-store.js';
+import type { ThreadStore } from '../storage/thread-store.js';
+import type { ActionRoute } from './action-handler.js';
+
+type Answer = 'once' | 'always' | 'deny';
+
+/** Allow once / Always for this repo / Deny on a network question. Writers only, checked on click. */
+export function createPermissionActions(deps: {
+  config: Readonly<Config>;
+  queue: JobQueue;
+  pool: WorkerPool;
+  threads: ThreadStore;
+  grants: GrantStore;
+  notifier: Notifier;
+  log: Logger;
+}): Record<'perm_once' | 'perm_always' | 'perm_deny', ActionRoute> {
+  const answer =
+    (kind: Answer): ActionRoute =>
+    async (action) => {
+      const [jobId, domain] = action.value.split('|');
+      const job = jobId ? deps.queue.get(jobId) : undefined;
+      if (!job || !domain) return;
+      const thread = { channel: job.channel, threadTs: job.threadTs };
+      if (!isWriter(deps.config, action.user)) {
+        await deps.notifier.reply(thread, {
+          markdown: 'Only people listed in `access.writers` can change what the sandbox may reach.',
+        });
+        return;
+      }
+      if (job.status !== 'waiting') {
+        await deps.notifier.reply(thread, { markdown: 'That question was already answered.' });
+        return;
+      }
+      const list = (key: string) =>
+        Array.isArray(job.payload[key]) ? (job.payload[key] as unknown[]).map(String) : [];
+      if (kind === 'once')
+        deps.queue.updatePayload(job.id, { ...job.payload, grants: [...list('grants'), domain] });
+      if (kind === 'deny')
+        deps.queue.updatePayload(job.id, { ...job.payload, denied: [...list('denied'), domain] });
+      const repo = deps.threads.get(job.channel, job.threadTs)?.repo;
+      if (kind === 'always' && repo) deps.grants.grant(repo, domain, action.user);
+      deps.log.info({ jobId: job.id, domain, answer: kind, by: action.user }, 'network-access-answered');
+      deps.queue.requeue(job.id, { refundAttempt: true });
+      deps.pool.kick();
+      const said = {
+        once: `<@${action.user}> allowed \`${domain}\` for this request. Continuing.`,
+        always: `<@${action.user}> allowed \`${domain}\` for *${repo ?? 'this repository'}* from now on. Continuing.`,
+        deny: `<@${action.user}> denied access to \`${domain}\`. Continuing without it.`,
+      }[kind];
+      await deps.notifier.reply(thread, { markdown: said });
+    };
+  return { perm_once: answer('once'), perm_always: answer('always'), perm_deny: answer('deny') };
+}
