@@ -125,6 +125,8 @@ export class WorkerPool {
   }
 
   private startJob(job: Job): void {
+    // Logged at claim time, synchronously: the order jobs leave the queue in.
+    this.options.log.debug({ jobId: job.id, channel: job.channel, threadTs: job.threadTs }, 'job-claimed');
     const controller = new AbortController();
     const done = this.runJob(job, controller).finally(() => {
       this.running.delete(job.id);

@@ -76,7 +76,7 @@ describe('durable jobs', () => {
       .filter((line) => line.msg === 'job-queued' && ours.has(String(line.threadTs)))
       .map((line) => String(line.jobId));
     const startOrder = h.app.logs
-      .filter((line) => line.msg === 'job-started')
+      .filter((line) => line.msg === 'job-claimed')
       .map((line) => String(line.jobId));
     expect(queuedOrder).toHaveLength(100);
     expect(startOrder.filter((id) => queuedOrder.includes(id))).toEqual(queuedOrder);
