@@ -27,7 +27,14 @@ describe('the playground page', () => {
     ]);
   });
 
-  afterEach(async () => {
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && app) {
+      // A failed page test says what the app logged, so a rare failure in CI can be explained.
+      const notable = app.logs.filter((line) => line.level >= 40 || /^job-/.test(line.msg));
+      console.log(
+        `app log for the failed test:\n${notable.map((line) => JSON.stringify(line)).join('\n')}\n${app.stderr}`,
+      );
+    }
     await Promise.all(pages.map((page) => page.close()));
     pages = [];
     model.respondWith(undefined);
