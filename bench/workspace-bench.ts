@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { SandboxManager } from '@anthropic-ai/sandbox-runtime';
-import { buildFilesystemPolicy, readWorktreeGitPaths } from '../src/workspace/sandbox-policy.js';
+import { buildFilesystemPolicy } from '../src/workspace/sandbox-policy.js';
 import { SandboxRunner } from '../src/workspace/sandbox-runner.js';
 import type { RepoSpec } from '../src/workspace/types.js';
 import { WorkspaceManager } from '../src/workspace/worktree-manager.js';
@@ -108,8 +108,7 @@ export async function runWorkspaceBench(): Promise<void> {
         `    runner, bubblewrap:    ${ms(on)}   (+${ms(on - plain)} over plain, ratio ${(on / plain).toFixed(1)}×)   goal < 50 ms overhead`,
       );
     }
-    const git = await readWorktreeGitPaths(root);
-    const policy = buildFilesystemPolicy({ root, scratch: join(dataDir, 'tmp'), denyRead: [dataDir], git });
+    const policy = buildFilesystemPolicy({ root, scratch: join(dataDir, 'tmp'), denyRead: [dataDir], mounts: {} });
     const wrap = await medianOf(runs, async () => {
       await SandboxManager.wrapWithSandbox('true', undefined, { filesystem: policy });
       SandboxManager.cleanupAfterCommand();

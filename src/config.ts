@@ -60,6 +60,8 @@ const fileSchema = z
         channelDailyTokens: z.number().int().positive().optional(),
         maxChangedFiles: z.number().int().positive().default(10),
         maxChangedLines: z.number().int().positive().default(400),
+        /** Largest single file a change may add or grow to; a bigger one refuses the change. */
+        maxFileBytes: z.number().int().positive().default(1024 ** 2),
         worktreeIdleHours: z.number().positive().default(72),
       })
       .strict()
@@ -70,6 +72,7 @@ const fileSchema = z
         jobTokens: 400_000,
         maxChangedFiles: 10,
         maxChangedLines: 400,
+        maxFileBytes: 1024 ** 2,
         worktreeIdleHours: 72,
       }),
     git: z

@@ -9,7 +9,7 @@ import type { Reply, ReplyAction, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
 import type { ChangeRecord, ChangeStore } from '../storage/change-store.js';
-import { currentBranch, git, stageChanges } from './git-commands.js';
+import { importPolicy } from './git-commands.js';
 import { createScriptProposer } from './propose-script.js';
 import { GitHubProvider, PlainGitProvider, type PullRequestProvider } from './providers.js';
 import { publishChange, writersOnly } from './publish-change.js';
@@ -138,7 +138,7 @@ async function propose(
   requested: { title: string; body: string } | undefined,
 ): Promise<{ reply: Reply; ready: boolean }> {
   const { repo, workspace } = input;
-  const staged = await stageChanges(workspace.root, repo.allowWorkflowChanges);
+  const staged = await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes));
   if (staged.files.length === 0) {
     const left = staged.excluded.map((entry) => `\`${entry.path}\` (${entry.reason})`).join(', ');
     const markdown = `${input.answer}\n\n_No files changed${left ? ` apart from ${left}, which I never commit` : ''}, so there is nothing to open a pull request for._`;
@@ -212,13 +212,13 @@ async function discard(deps: ForgeDeps, change: ChangeRecord, userId: string): P
   const repo = await deps.resolveRepo(change.repo);
   if (!repo) return `The repository \`${change.repo}\` is no longer configured.`;
   const workspace = await deps.workspaces.acquire(repo, `${change.channel}-${change.threadTs}`);
-  if ((await currentBranch(workspace.root)) !== change.branch) {
+  if (workspace.branch !== change.branch) {
     return `The thread's checkout is no longer on \`${change.branch}\`; nothing was discarded.`;
   }
-  // The branch ref moves only when shipmate commits to publish: it is the base commit until
-  // then, and what the pull request already holds after. Only uncommitted work goes.
-  await git(workspace.root, ['reset', '-q', '--hard', `refs/heads/${change.branch}`]);
-  await git(workspace.root, ['clean', '-fdq']);
+  // The branch moves only when shipmate commits to publish: it is the base commit until then,
+  // and what the pull request already holds after. Only uncommitted work goes: the checkout
+  // is rebuilt from the branch's head in shipmate's records.
+  await workspace.discard();
   deps.changes.markDiscarded(change.jobId);
   deps.log.info({ jobId: change.jobId, branch: change.branch }, 'change-discarded');
   const published =

@@ -1,12 +1,8 @@
-import { execFile } from 'node:child_process';
-import { homedir } from 'node:os';
 import { ProviderError } from '../errors.js';
+import { firstErrorLine, runHostGit, scrubUrlCredentials } from '../workspace/host-git.js';
+import type { ImportPolicy } from '../workspace/types.js';
 
-export interface ChangedFile {
-  path: string;
-  added: number;
-  deleted: number;
-}
+export type { ChangedFile } from '../workspace/types.js';
 
 /** Files a commit never includes unless the repo allows it. */
 const secretLike = [
@@ -25,90 +21,12 @@ export function excludedReason(path: string, allowWorkflowChanges: boolean): str
   return undefined;
 }
 
-/**
- * git on the host, in a thread's worktree: argument arrays, no shell, no hooks, a clean
- * environment. Extra config (the push credential) travels in GIT_CONFIG_* variables, so it
- * is never in argv, a config file, or the worktree.
- */
-export function git(cwd: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-  const env = {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: homedir(),
-    LANG: 'C.UTF-8',
-    GIT_TERMINAL_PROMPT: '0',
-    ...extraEnv,
-  };
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args],
-      { cwd, env, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (!error) return resolve(stdout);
-        const detail = String(stderr)
-          .trim()
-          .split('\n')
-          .filter((line) => !line.startsWith('hint:'))
-          .slice(-3)
-          .join(' ')
-          .replace(/\/\/[^/\s@]+@/g, '//***@');
-        reject(
-          new ProviderError('git-failed', `git ${args[0]} failed: ${detail}`, {
-            userMessage: `git ${args[0]} failed: ${detail}`,
-          }),
-        );
-      },
-    );
-  });
-}
-
-/** Stages everything (index rebuilt on the host), unstages excluded files, and reports the diff. */
-export async function stageChanges(
-  root: string,
-  allowWorkflowChanges: boolean,
-): Promise<{ files: ChangedFile[]; excluded: Array<{ path: string; reason: string }>; patch: string }> {
-  await git(root, ['read-tree', 'HEAD']);
-  await git(root, ['add', '-A']);
-  const staged = (await git(root, ['diff', '--cached', '--name-only', '-z'])).split('\0').filter(Boolean);
-  const excluded = staged
-    .map((path) => ({ path, reason: excludedReason(path, allowWorkflowChanges) }))
-    .filter((entry): entry is { path: string; reason: string } => entry.reason !== undefined);
-  if (excluded.length > 0) await git(root, ['reset', '-q', '--', ...excluded.map((entry) => entry.path)]);
-  const numstat = await git(root, ['diff', '--cached', '--numstat']);
-  const files = numstat
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [added, deleted, ...path] = line.split('\t');
-      return { path: path.join('\t'), added: Number(added) || 0, deleted: Number(deleted) || 0 };
-    });
-  const patch = files.length > 0 ? await git(root, ['diff', '--cached']) : '';
-  return { files, excluded, patch };
-}
-
-export async function commitStaged(
-  root: string,
-  message: string,
-  author: { name: string; email: string },
-): Promise<string> {
-  await git(root, [
-    '-c',
-    `user.name=${author.name}`,
-    '-c',
-    `user.email=${author.email}`,
-    'commit',
-    '-q',
-    '--no-verify',
-    '-m',
-    message,
-  ]);
-  return (await git(root, ['rev-parse', 'HEAD'])).trim();
-}
-
-/** The branch the worktree is on; the sandbox can move HEAD, so commits check it first. */
-export async function currentBranch(root: string): Promise<string | undefined> {
-  const ref = await git(root, ['symbolic-ref', '-q', 'HEAD']).catch(() => '');
-  return ref.trim().replace(/^refs\/heads\//, '') || undefined;
+/** What a change may contain (paths left out, the per-file size cap), checked on the host. */
+export function importPolicy(
+  repo: { allowWorkflowChanges: boolean },
+  maxFileBytes: number,
+): ImportPolicy {
+  return { exclude: (path) => excludedReason(path, repo.allowWorkflowChanges), maxFileBytes };
 }
 
 const safeBranch = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]+(?<![./])$/;
@@ -129,7 +47,8 @@ export function pushRefusal(branch: string, prefix: string, defaultBranch: strin
  * the worktree or the sandbox. Only https remotes get it (and http on loopback, for tests).
  */
 export async function pushBranch(options: {
-  root: string;
+  /** The thread's host-owned bare repository (never the checkout the sandbox writes). */
+  hostRepo: string;
   url: string;
   branch: string;
   prefix: string;
@@ -146,14 +65,18 @@ export async function pushBranch(options: {
   }
   const env = options.token && carriesToken(options.url) ? authorizationEnv(options.token) : {};
   const refspec = `refs/heads/${branch}:refs/heads/${branch}`;
-  await git(options.root, ['push', options.url, refspec], env).catch((error: unknown) => {
+  await runHostGit(['--git-dir', options.hostRepo, 'push', '--quiet', '--', options.url, refspec], {
+    env,
+    profile: 'network',
+    timeoutMs: 300_000,
+  }).catch((error: unknown) => {
     throw explainPushFailure(error, branch);
   });
 }
 
 /** A refused credential or a moved branch as a sentence; anything else keeps git's own words. */
 function explainPushFailure(error: unknown, branch: string): unknown {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = scrubUrlCredentials(error instanceof Error ? error.message : String(error));
   const refused =
     /could not read Username|Authentication failed|returned error: 40[13]|permission to .* denied/i;
   const moved = /\[rejected\]|non-fast-forward|fetch first/i;
@@ -162,7 +85,14 @@ function explainPushFailure(error: unknown, branch: string): unknown {
     : moved.test(text)
       ? `\`${branch}\` moved on the remote since I last pushed, so I did not overwrite it. Fetch it, or ask me to start over.`
       : undefined;
-  if (!sentence) return error;
+  if (!sentence) {
+    const detail = firstErrorLine(error);
+    return new ProviderError('push-failed', text, {
+      cause: error,
+      userMessage: `git push failed: ${detail}`,
+      fields: { branch },
+    });
+  }
   return new ProviderError('push-failed', text, { cause: error, userMessage: sentence, fields: { branch } });
 }
 

@@ -4,7 +4,9 @@ import { type Config, isWriter, type RepoConfig } from '../config.js';
 import { ProviderError } from '../errors.js';
 import type { Scrubber } from '../scrub-secrets.js';
 import type { ChangeRecord, ChangeStore } from '../storage/change-store.js';
-import { commitStaged, currentBranch, git, pushBranch, stageChanges } from './git-commands.js';
+import { runHostGit } from '../workspace/host-git.js';
+import type { Workspace } from '../workspace/types.js';
+import { importPolicy, pushBranch } from './git-commands.js';
 import type { PullRequestProvider } from './providers.js';
 import { takeOverLine } from './summary.js';
 
@@ -41,16 +43,18 @@ export async function publishChange(
   const repo = await deps.resolveRepo(change.repo);
   if (!repo) return `The repository \`${change.repo}\` is no longer configured.`;
   const workspace = await deps.workspaces.acquire(repo, `${change.channel}-${change.threadTs}`);
-  if (workspace.branch !== change.branch || (await currentBranch(workspace.root)) !== change.branch) {
+  if (workspace.branch !== change.branch) {
     throw new ProviderError('branch-moved', `worktree is not on ${change.branch}`, {
       userMessage: `The thread's checkout is no longer on \`${change.branch}\`, so I did not commit or push. Ask me to make the change again.`,
     });
   }
-  await commitPending(deps, workspace.root, repo, change);
-  const ahead = (await git(workspace.root, ['rev-list', '--count', `${change.baseCommit}..HEAD`])).trim();
+  await commitPending(deps, workspace, repo, change);
+  const ahead = (
+    await runHostGit(['--git-dir', workspace.hostRepo, 'rev-list', '--count', `${change.baseCommit}..${workspace.head()}`])
+  ).trim();
   if (ahead === '0') return 'There is nothing to push: the change has no commits.';
   await pushBranch({
-    root: workspace.root,
+    hostRepo: workspace.hostRepo,
     url: repo.url,
     branch: change.branch,
     prefix: deps.config.git.branchPrefix,
@@ -68,13 +72,13 @@ export async function publishChange(
 }
 
 /** Stages again (secret-looking and workflow files stay out) and commits what is there. */
-async function commitPending(deps: PublishDeps, root: string, repo: ResolvedRepo, change: ChangeRecord) {
-  const staged = await stageChanges(root, repo.allowWorkflowChanges);
+async function commitPending(deps: PublishDeps, workspace: Workspace, repo: ResolvedRepo, change: ChangeRecord) {
+  const staged = await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes));
   if (staged.files.length === 0) return;
   const name = (await deps.history.displayName(change.userId)).replace(/[<>\n]/g, '').trim() || change.userId;
   const email = `${change.userId.toLowerCase()}@users.noreply.slack.invalid`;
   const message = `${change.title}\n\nRequested in Slack by ${name}.\n\nCo-authored-by: ${name} <${email}>`;
-  await commitStaged(root, deps.scrub(message), {
+  await workspace.commit(staged, deps.scrub(message), {
     name: deps.config.git.authorName,
     email: deps.config.git.authorEmail,
   });

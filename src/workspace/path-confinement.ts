@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { constants, existsSync, lstatSync, realpathSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative as relativePath, resolve, sep } from 'node:path';
 import { WorkspaceError } from '../errors.js';
+import { hasGitComponent } from './change-import.js';
 
 /**
  * Resolves `relative` inside `root` and refuses anything that would leave it: absolute
@@ -13,6 +15,7 @@ export function resolveConfinedPath(root: string, relative: string): string {
   if (isAbsolute(relative)) throw pathEscape(relative, 'is absolute');
   const lexical = resolve(root, relative);
   if (!isWithin(root, lexical)) throw pathEscape(relative, 'climbs out of the workspace');
+  if (hasGitComponent(relativePath(root, lexical).split(sep).join('/'))) throw gitPath(relative);
   const real = realpathOfDeepestExisting(lexical);
   if (real === undefined || !isWithin(realpathSync(root), real))
     throw pathEscape(relative, 'goes through a symlink that leads outside');
@@ -36,25 +39,40 @@ export async function readConfinedFile(root: string, relative: string): Promise<
 }
 
 /**
- * Writes a confined file, creating parent directories. The final open uses O_NOFOLLOW on the
- * resolved path, so a symlink swapped in after the check is refused rather than followed.
+ * Writes a confined file, creating parent directories. The content goes to a new file beside
+ * the target (O_EXCL, O_NOFOLLOW) that is then renamed over it, so neither a symlink nor a
+ * hard link the sandbox planted at the target is ever written through: the link itself is
+ * replaced, and whatever it pointed at on the host is untouched.
  */
 export async function writeConfinedFile(root: string, relative: string, content: string): Promise<void> {
   const lexical = resolveConfinedPath(root, relative);
   await mkdir(dirname(lexical), { recursive: true });
   // Re-check now that the parents exist: mkdir may have walked through a planted link.
   const target = confinedRealpath(root, relative);
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
-  const handle = await open(target, flags, 0o644).catch((error: unknown) => {
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing && !existing.isFile() && !existing.isSymbolicLink()) {
+    throw new WorkspaceError('file-unwritable', `cannot write ${relative}: not a regular file`, {
+      userMessage: `${relative} is not a regular file.`,
+      fields: { path: relative },
+    });
+  }
+  const staging = join(dirname(target), `.shipmate-write-${randomBytes(6).toString('hex')}`);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const mode = existing?.isFile() ? existing.mode & 0o777 : 0o644;
+  try {
+    const handle = await open(staging, flags, mode);
+    try {
+      await handle.writeFile(content, 'utf8');
+    } finally {
+      await handle.close();
+    }
+    await rename(staging, target);
+  } catch (error) {
+    await rm(staging, { force: true });
     throw new WorkspaceError('file-unwritable', `cannot write ${relative}: ${String(error)}`, {
       cause: error,
       fields: { path: relative },
     });
-  });
-  try {
-    await handle.writeFile(content, 'utf8');
-  } finally {
-    await handle.close();
   }
 }
 
@@ -65,9 +83,12 @@ export function isWithin(root: string, candidate: string): boolean {
 
 function confinedRealpath(root: string, relative: string): string {
   const real = realpathOfDeepestExisting(resolveConfinedPath(root, relative));
-  if (real === undefined || !isWithin(realpathSync(root), real)) {
+  const realRoot = realpathSync(root);
+  if (real === undefined || !isWithin(realRoot, real)) {
     throw pathEscape(relative, 'goes through a symlink that leads outside');
   }
+  // A link inside the checkout may still lead into `.git`.
+  if (hasGitComponent(relativePath(realRoot, real).split(sep).join('/'))) throw gitPath(relative);
   return real;
 }
 
@@ -94,6 +115,13 @@ function isDanglingLink(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+function gitPath(relative: string): WorkspaceError {
+  return new WorkspaceError('path-git', `path "${relative}" is inside .git`, {
+    userMessage: `${relative} is inside a .git folder; I never read or write git's own files directly. Use git commands through the shell instead.`,
+    fields: { path: relative },
+  });
 }
 
 function pathEscape(relative: string, why: string): WorkspaceError {

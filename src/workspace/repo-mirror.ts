@@ -130,7 +130,7 @@ function fetchInto(gitDir: string, url: string): Promise<string> {
       url,
       ...fetchRefspecs,
     ],
-    { timeoutMs: 600_000 },
+    { timeoutMs: 600_000, profile: 'network' },
   );
 }
 

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SandboxRuntimeConfig } from '@anthropic-ai/sandbox-runtime';
@@ -8,10 +7,15 @@ import { isWithin } from './path-confinement.js';
 
 export type FilesystemPolicy = SandboxRuntimeConfig['filesystem'];
 
-/** Where a linked worktree keeps its git state: its own gitdir and the shared (mirror) dir. */
-export interface WorktreeGitPaths {
-  gitDir: string;
-  commonDir: string;
+/**
+ * What one command may see of its thread beyond the checkout, taken from shipmate's own
+ * records (never from a `.git` file the sandbox could have rewritten): the thread's sandbox
+ * git dir (writable: the agent's own git) and object stores it may read (the mirror's and the
+ * thread repository's, read-only).
+ */
+export interface SandboxMounts {
+  gitDir?: string;
+  readOnly?: string[];
 }
 
 /** Never readable inside the sandbox, whatever the caller lists. */
@@ -25,63 +29,34 @@ const alwaysDeniedReads = [
   '/var/run/secrets',
 ];
 
-/** The parts of the mirror git needs to read objects and refs; not other worktrees' state. */
-const commonDirReadable = ['HEAD', 'config', 'objects', 'refs', 'packed-refs', 'info', 'shallow'];
-
-/** Objects `git add` writes inside the sandbox go here, not into the shared mirror. */
-export const sandboxObjectsDirName = 'sandbox-objects';
-
-/** Reads `<root>/.git` (a "gitdir: …" file in a linked worktree) and its commondir. */
-export async function readWorktreeGitPaths(root: string): Promise<WorktreeGitPaths | undefined> {
-  const dotGit = await readFile(join(root, '.git'), 'utf8').catch(() => undefined);
-  const match = dotGit?.match(/^gitdir: (.+)$/m);
-  if (!match?.[1]) return undefined;
-  const gitDir = resolve(root, match[1].trim());
-  const common = await readFile(join(gitDir, 'commondir'), 'utf8').catch(() => undefined);
-  if (common === undefined) return undefined;
-  return { gitDir, commonDir: resolve(gitDir, common.trim()) };
-}
-
 export interface PolicyInput {
   root: string;
   scratch: string;
   denyRead: string[];
-  git: WorktreeGitPaths | undefined;
+  mounts: SandboxMounts;
 }
 
 /**
  * The per-command filesystem policy: read everything but the denied regions (shipmate's data
- * dir, config, homes, credentials), with the worktree, its scratch dir and the mirror's
- * object store re-opened; write only the worktree, the scratch dir and the worktree's gitdir.
+ * dir, install dir, working dir, config, homes, credentials), with the checkout, its scratch
+ * dir, its own git dir and the object stores re-opened; write only the checkout, the scratch
+ * dir and the thread's own git dir.
  */
 export function buildFilesystemPolicy(input: PolicyInput): FilesystemPolicy {
-  const { root, scratch, git } = input;
+  const { root, scratch, mounts } = input;
   const denyRead = unique([...input.denyRead, ...alwaysDeniedReads, homedir()].filter(existsSync));
-  const allowRead = [root, scratch];
+  const readOnly = (mounts.readOnly ?? []).filter(existsSync);
+  const allowRead = [root, scratch, ...readOnly];
   const allowWrite = [root, scratch];
-  const denyWrite = [join(root, '.git')];
-  if (git) {
-    allowRead.push(
-      git.gitDir,
-      ...commonDirReadable.map((name) => join(git.commonDir, name)).filter(existsSync),
-    );
-    allowWrite.push(git.gitDir);
-    // Rewriting these would point host-side git (commits, pushes) at a config the sandbox wrote.
-    denyWrite.push(join(git.gitDir, 'commondir'), join(git.gitDir, 'gitdir'));
+  const denyWrite = [join(root, '.git'), ...readOnly];
+  if (mounts.gitDir) {
+    allowRead.push(mounts.gitDir);
+    allowWrite.push(mounts.gitDir);
   }
   // sandbox-runtime always allows writes to /tmp/claude when it exists: a channel between
   // sandboxes. Close it.
   if (existsSync('/tmp/claude')) denyWrite.push('/tmp/claude');
   return { denyRead, allowRead, allowWrite, denyWrite };
-}
-
-/** Git inside the sandbox: read the mirror's objects, write new ones next to the worktree's gitdir. */
-export function sandboxGitEnv(git: WorktreeGitPaths | undefined): Record<string, string> {
-  if (!git) return {};
-  return {
-    GIT_OBJECT_DIRECTORY: join(git.gitDir, sandboxObjectsDirName),
-    GIT_ALTERNATE_OBJECT_DIRECTORIES: join(git.commonDir, 'objects'),
-  };
 }
 
 const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;

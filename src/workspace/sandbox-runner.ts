@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SandboxManager } from '@anthropic-ai/sandbox-runtime';
 import { describeError, WorkspaceError } from '../errors.js';
@@ -21,8 +22,7 @@ import {
   composeScript,
   describeViolation,
   type FilesystemPolicy,
-  readWorktreeGitPaths,
-  sandboxGitEnv,
+  type SandboxMounts,
 } from './sandbox-policy.js';
 import { joinSandboxSession } from './sandbox-session.js';
 import type { CommandResult, RunOptions, SandboxStatus } from './types.js';
@@ -101,8 +101,18 @@ export class SandboxRunner {
     return { ...this.state };
   }
 
-  /** Runs `command` with `bash -c` in `root` (or `options.cwd` under it). */
-  async run(root: string, command: string, options: RunOptions = {}): Promise<CommandResult> {
+  /**
+   * Runs `command` with `bash -c` in `root` (or `options.cwd` under it). `mounts` come from
+   * shipmate's records of the thread, never from the checkout. With `collectBytes`, the
+   * command may leave a file at `$SHIPMATE_COLLECT`; it comes back as bytes (never followed
+   * through a link, never larger than that), for the host to treat as data.
+   */
+  async run(
+    root: string,
+    command: string,
+    options: RunOptions = {},
+    internal: { mounts?: SandboxMounts; collectBytes?: number } = {},
+  ): Promise<CommandResult & { collected?: Buffer }> {
     if (this.state.mode === 'unavailable') {
       throw new WorkspaceError('sandbox-unavailable', `sandbox unavailable: ${this.state.detail}`, {
         userMessage: unavailableUserMessage,
@@ -113,9 +123,17 @@ export class SandboxRunner {
     const cleanup: Cleanup = { scratch, cgroup: undefined, wrapped: false, stopped: true };
     try {
       await Promise.all([mkdir(join(scratch, 'home')), mkdir(join(scratch, 'tmp'))]);
-      const git = await readWorktreeGitPaths(root);
-      const policy = buildFilesystemPolicy({ root, scratch, denyRead: this.denyReadFor(), git });
+      const mounts = internal.mounts ?? {};
+      const policy = buildFilesystemPolicy({
+        root,
+        scratch,
+        denyRead: this.denyReadFor(),
+        // sandbox-runtime's seccomp helper runs inside, from its package in node_modules.
+        mounts: { ...mounts, readOnly: [...(mounts.readOnly ?? []), sandboxRuntimeVendorDir()] },
+      });
       const { script, transport } = composeScript(command, options);
+      const collectPath = join(scratch, 'collected');
+      if (internal.collectBytes !== undefined) transport.SHIPMATE_COLLECT = collectPath;
       const commandId = randomUUID();
       const granted = this.state.mode === 'bubblewrap' && (options.extraDomains ?? []).length > 0;
       const shellText = granted
@@ -128,7 +146,7 @@ export class SandboxRunner {
       const result = await runProcess({
         ...launchWithLimits(this.limits, cgroup?.procsFile, bash),
         cwd,
-        env: { ...this.environment(scratch), ...sandboxGitEnv(git), ...transport },
+        env: { ...this.environment(scratch), ...transport },
         ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
         timeoutMs: options.timeoutMs ?? this.options.defaultTimeoutMs ?? 120_000,
         ...(options.signal ? { signal: options.signal } : {}),
@@ -137,7 +155,9 @@ export class SandboxRunner {
         ...(cgroup ? { killTree: cgroup.destroy } : {}),
       });
       cleanup.stopped = result.exitCode === null;
-      return this.annotate(result, { policy, commandId, cwd });
+      const annotated = this.annotate(result, { policy, commandId, cwd });
+      if (internal.collectBytes === undefined || result.exitCode !== 0) return annotated;
+      return { ...annotated, collected: await readCollected(collectPath, internal.collectBytes) };
     } finally {
       await this.cleanUp(cleanup);
     }
@@ -244,7 +264,7 @@ export class SandboxRunner {
   }
 
   private denyReadFor(): string[] {
-    return [...this.options.denyRead, this.options.tempRoot];
+    return [...this.options.denyRead, this.options.tempRoot, ...appDirectories()];
   }
 
   private annotate(
@@ -269,6 +289,50 @@ export class SandboxRunner {
       ...(limitNote ? { limitNote } : {}),
       ...(sandboxViolation ? { sandboxViolation } : {}),
     };
+  }
+}
+
+/**
+ * shipmate's install directory and working directory: a `.env` or config beside the app,
+ * its code and its node_modules are nothing a command needs to see. `/` is never denied
+ * whole (a service started from `/` would otherwise hide the system from every command).
+ */
+function appDirectories(): string[] {
+  const install = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return [install, process.cwd()].filter((dir) => dir !== '/');
+}
+
+/** sandbox-runtime's bundled helpers (apply-seccomp), which run inside the sandbox. */
+function sandboxRuntimeVendorDir(): string {
+  const entry = fileURLToPath(import.meta.resolve('@anthropic-ai/sandbox-runtime'));
+  return join(dirname(entry), '..', 'vendor');
+}
+
+/**
+ * Reads the file a command left for the host: opened without following a link and without
+ * blocking on a FIFO, and only if it is a regular file within the size cap.
+ */
+async function readCollected(path: string, maxBytes: number): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error: unknown) => {
+      throw new WorkspaceError('collect-missing', `the command left no readable result: ${String(error)}`, {
+        cause: error,
+      });
+    },
+  );
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new WorkspaceError('collect-invalid', 'the command result is not a regular file');
+    if (stat.size > maxBytes) {
+      throw new WorkspaceError('collect-too-large', `the command result is ${stat.size} bytes`, {
+        userMessage: `The change is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB as a patch, so I did not stage it.`,
+      });
+    }
+    const buffer = Buffer.alloc(stat.size);
+    const { bytesRead } = await handle.read(buffer, 0, stat.size, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,4 +1,7 @@
+import { WorkspaceError } from '../errors.js';
+import { commitStagedTree, type ImportPolicy, importChange, type StagedChange } from './change-import.js';
 import { readConfinedFile, resolveConfinedPath, writeConfinedFile } from './path-confinement.js';
+import type { SandboxMounts } from './sandbox-policy.js';
 import type { SandboxRunner } from './sandbox-runner.js';
 import type { CommandResult, RunOptions, Workspace } from './types.js';
 
@@ -8,23 +11,73 @@ export interface WorkspaceUsage {
   finished(): void;
 }
 
-/** One thread's worktree; commands go through the sandbox, file access is confined to `root`. */
-export class SandboxRuntimeWorkspace implements Workspace {
-  constructor(
-    readonly root: string,
-    readonly branch: string,
-    readonly baseCommit: string,
-    private readonly sandbox: SandboxRunner,
-    private readonly usage?: WorkspaceUsage,
-  ) {}
+/** Where one thread lives, from shipmate's records (never read from the checkout). */
+export interface ThreadPaths {
+  root: string;
+  gitDir: string;
+  hostRepo: string;
+  mirror: string;
+  branch: string;
+  baseCommit: string;
+}
 
-  async run(command: string, options?: RunOptions): Promise<CommandResult> {
-    this.usage?.started();
-    try {
-      return await this.sandbox.run(this.root, command, options);
-    } finally {
-      this.usage?.finished();
-    }
+/** What the manager does for a workspace that needs its records or a rebuild. */
+export interface ThreadKeeper {
+  head(): string;
+  /** Records a new head after a host commit. */
+  advance(head: string): Promise<void>;
+  /** Rebuilds the checkout and the sandbox git dir from the recorded head. */
+  rebuild(): Promise<void>;
+  /** Host-only scratch space for staging indexes. */
+  tmpRoot: string;
+}
+
+/** Largest patch the sandbox may hand back for one change. */
+const maxPatchBytes = 64 * 1024 ** 2;
+
+/**
+ * Runs inside the sandbox: the change between the recorded head ($1) and the files, as a
+ * binary patch in $SHIPMATE_COLLECT. A fresh git dir and index in the private temp dir, and
+ * no global or system config, so nothing the agent set up in its own git dir (filters,
+ * hooks, attributes drivers, merge state, a moved HEAD) shapes what is exported.
+ */
+const exportScript = [
+  'set -eu',
+  'scratch="$(mktemp -d)"',
+  'git init -q --bare --template= "$scratch/g"',
+  'printf "%s\\n" "$2" "$3" > "$scratch/g/objects/info/alternates"',
+  'export GIT_DIR="$scratch/g" GIT_WORK_TREE="$PWD" GIT_INDEX_FILE="$scratch/index"',
+  'export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null',
+  'git read-tree "$1"',
+  'git add -A 2>"$scratch/add.err" || { cat "$scratch/add.err" >&2; exit 1; }',
+  'git diff --cached --binary --full-index --no-renames --no-color --no-ext-diff --no-textconv "$1" > "$SHIPMATE_COLLECT"',
+].join('\n');
+
+/** One thread's checkout; commands go through the sandbox, file access is confined to `root`. */
+export class SandboxRuntimeWorkspace implements Workspace {
+  readonly root: string;
+  readonly branch: string;
+  readonly baseCommit: string;
+  readonly hostRepo: string;
+
+  constructor(
+    private readonly paths: ThreadPaths,
+    private readonly sandbox: SandboxRunner,
+    private readonly keeper: ThreadKeeper,
+    private readonly usage?: WorkspaceUsage,
+  ) {
+    this.root = paths.root;
+    this.branch = paths.branch;
+    this.baseCommit = paths.baseCommit;
+    this.hostRepo = paths.hostRepo;
+  }
+
+  run(command: string, options?: RunOptions): Promise<CommandResult> {
+    return this.inSandbox(command, options);
+  }
+
+  head(): string {
+    return this.keeper.head();
   }
 
   resolvePath(relative: string): string {
@@ -37,5 +90,75 @@ export class SandboxRuntimeWorkspace implements Workspace {
 
   writeFile(relative: string, content: string): Promise<void> {
     return writeConfinedFile(this.root, relative, content);
+  }
+
+  async stage(policy: ImportPolicy): Promise<StagedChange> {
+    const parent = this.keeper.head();
+    const result = await this.inSandbox(
+      exportScript,
+      { argv: [parent, `${this.paths.mirror}/objects`, `${this.hostRepo}/objects`], timeoutMs: 300_000 },
+      maxPatchBytes,
+    );
+    if (result.exitCode !== 0 || !result.collected) {
+      const detail = [result.limitNote, result.stderr.trim().split('\n').slice(-2).join(' ')]
+        .filter(Boolean)
+        .join(' ');
+      throw new WorkspaceError('change-export-failed', `exporting the change failed: ${detail}`, {
+        userMessage: `I could not read the change out of the sandbox, so nothing was staged${detail ? ` (${detail.slice(0, 300)})` : ''}. Ask me again.`,
+      });
+    }
+    return importChange({
+      hostRepo: this.hostRepo,
+      parent,
+      patch: result.collected,
+      tmpRoot: this.keeper.tmpRoot,
+      policy,
+    });
+  }
+
+  async commit(staged: StagedChange, message: string, author: { name: string; email: string }): Promise<string> {
+    if (staged.parent !== this.keeper.head()) {
+      throw new WorkspaceError('branch-moved', 'the thread branch moved since the change was staged', {
+        userMessage: 'The thread’s branch moved while I was preparing this commit, so I did not commit. Ask me again.',
+      });
+    }
+    const commit = await commitStagedTree({
+      hostRepo: this.hostRepo,
+      branch: this.branch,
+      staged,
+      message,
+      author,
+    });
+    await this.keeper.advance(commit);
+    // The agent's own git follows along (best effort: it is the sandbox's to keep or break).
+    await this.inSandbox('git reset -q "$1"', { argv: [commit], timeoutMs: 60_000 }).catch(() => undefined);
+    return commit;
+  }
+
+  discard(): Promise<void> {
+    return this.keeper.rebuild();
+  }
+
+  private async inSandbox(
+    command: string,
+    options: RunOptions | undefined,
+    collectBytes?: number,
+  ): Promise<CommandResult & { collected?: Buffer }> {
+    this.usage?.started();
+    try {
+      return await this.sandbox.run(this.root, command, options, {
+        mounts: this.mounts(),
+        ...(collectBytes === undefined ? {} : { collectBytes }),
+      });
+    } finally {
+      this.usage?.finished();
+    }
+  }
+
+  private mounts(): SandboxMounts {
+    return {
+      gitDir: this.paths.gitDir,
+      readOnly: [`${this.paths.mirror}/objects`, `${this.hostRepo}/objects`],
+    };
   }
 }

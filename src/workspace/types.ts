@@ -1,3 +1,5 @@
+import type { ImportPolicy, StagedChange } from './change-import.js';
+
 /**
  * The port the agent works through (declared for src/agent/, implemented here):
  * one worktree per Slack thread, commands run inside the sandbox.
@@ -26,6 +28,8 @@ export interface RunOptions {
   extraDomains?: string[];
 }
 
+export type { ChangedFile, ImportPolicy, StagedChange } from './change-import.js';
+
 export interface Workspace {
   readonly root: string; // absolute worktree path
   readonly branch: string; // the thread's branch name
@@ -34,6 +38,16 @@ export interface Workspace {
   resolvePath(relative: string): string; // confined: throws WorkspaceError('path-escape', …) for '..', absolute paths, or symlinks leading outside root
   readFile(relative: string): Promise<string>;
   writeFile(relative: string, content: string): Promise<void>; // confined, creates parent dirs, refuses writing through a symlink out
+  /** The thread's change since its head, exported by the sandbox as a patch and checked on the host. */
+  stage(policy: ImportPolicy): Promise<StagedChange>;
+  /** Commits a staged change on the thread branch (host repository only); returns the commit sha. */
+  commit(staged: StagedChange, message: string, author: { name: string; email: string }): Promise<string>;
+  /** The thread branch's head as shipmate committed it. */
+  head(): string;
+  /** The host-owned bare repository holding the thread branch: the only place pushes run from. */
+  readonly hostRepo: string;
+  /** Drops every uncommitted change: the checkout is rebuilt from the thread branch's head. */
+  discard(): Promise<void>;
 }
 
 export interface SandboxStatus {

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runHostGit } from './host-git.js';
 import { assertRepoName, RepoMirrors } from './repo-mirror.js';
-import { readWorktreeGitPaths, sandboxObjectsDirName } from './sandbox-policy.js';
 import type { SandboxRunner } from './sandbox-runner.js';
 import { SandboxRuntimeWorkspace } from './sandbox-workspace.js';
 import type { RepoSpec, Workspace } from './types.js';
@@ -65,7 +64,7 @@ export class WorkspaceManager {
       const mirror = await this.mirrors.ensureFresh(repo);
       const existing = await this.records.read(repo.name, key);
       const record =
-        existing && (await isLiveWorktree(existing.path))
+        existing && isLiveThread(existing)
           ? existing
           : await this.create(repo, mirror, threadKey, key, existing, options);
       record.lastUsedAt = this.clock();
@@ -117,23 +116,49 @@ export class WorkspaceManager {
     stale: WorktreeRecord | undefined,
     options: AcquireOptions,
   ): Promise<WorktreeRecord> {
-    const path = join(this.options.dataDir, 'worktrees', repo.name, key);
-    if (stale || existsSync(path)) await this.removeWorktree(mirror, path, stale?.branch);
+    const dataDir = this.options.dataDir;
     const baseCommit = await this.mirrors.defaultHead(repo);
     const branch = threadBranchName(threadKey, options.branchPrefix ?? 'shipmate/', options.slug);
     await this.checkBranchName(branch);
-    await mkdir(join(this.options.dataDir, 'worktrees', repo.name), { recursive: true });
-    // checkout.workers=0: parallel checkout, one worker per core.
-    const add = ['worktree', 'add', '--quiet', '-B', branch, path, baseCommit];
-    // git writes a new worktree's metadata non-atomically; another add or prune on the same
-    // mirror can read it half-written ("failed to read …/commondir"), so they take turns.
-    await this.withLock(`mirror:${mirror}`, () =>
-      runHostGit(['-c', 'checkout.workers=0', '--git-dir', mirror, ...add]),
-    );
-    const git = await readWorktreeGitPaths(path);
-    if (git) await mkdir(join(git.gitDir, sandboxObjectsDirName), { recursive: true });
+    const record: WorktreeRecord = {
+      repo: repo.name,
+      threadKey,
+      key,
+      path: join(dataDir, 'worktrees', repo.name, key),
+      gitDir: join(dataDir, 'worktree-git', repo.name, key),
+      hostRepo: join(dataDir, 'thread-repos', repo.name, `${key}.git`),
+      branch,
+      baseCommit,
+      head: baseCommit,
+      lastUsedAt: this.clock(),
+    };
+    if (stale) await this.removeThreadFiles(stale);
+    await this.removeThreadFiles(record);
+    await createHostRepo(record, mirror);
+    await buildCheckout(record, mirror);
     this.options.log?.info({ repo: repo.name, threadKey, branch, baseCommit }, 'worktree created');
-    return { repo: repo.name, threadKey, key, path, branch, baseCommit, lastUsedAt: this.clock() };
+    return record;
+  }
+
+  /**
+   * Throws away the checkout and the sandbox's git dir and lays them out again from the
+   * thread branch's recorded head: whatever the sandbox left there (files, git state) is gone.
+   */
+  private async rebuild(repo: string, key: string): Promise<void> {
+    await this.withLock(`${repo}/${key}`, async () => {
+      const record = await this.records.read(repo, key);
+      if (!record) return;
+      await rm(record.path, { recursive: true, force: true });
+      await rm(record.gitDir, { recursive: true, force: true });
+      await buildCheckout(record, this.mirrors.mirrorPath(repo));
+    });
+  }
+
+  private async removeThreadFiles(record: Pick<WorktreeRecord, 'path' | 'gitDir' | 'hostRepo'>) {
+    // fs.rm never follows a link out: a symlink the sandbox planted is unlinked, not walked.
+    await Promise.all(
+      [record.path, record.gitDir, record.hostRepo].map((dir) => rm(dir, { recursive: true, force: true })),
+    );
   }
 
   /** git's own check, once per prefix (the generated rest of the name is always valid). */
@@ -146,7 +171,20 @@ export class WorkspaceManager {
 
   private workspaceFor(record: WorktreeRecord): Workspace {
     const id = recordId(record);
-    return new SandboxRuntimeWorkspace(record.path, record.branch, record.baseCommit, this.options.sandbox, {
+    const mirror = this.mirrors.mirrorPath(record.repo);
+    let head = record.head;
+    const keeper = {
+      head: () => head,
+      advance: async (next: string) => {
+        const current = (await this.records.read(record.repo, record.key)) ?? record;
+        head = next;
+        await this.records.write({ ...current, head: next });
+      },
+      rebuild: () => this.rebuild(record.repo, record.key),
+      tmpRoot: join(this.options.dataDir, 'host-tmp'),
+    };
+    const paths = { ...record, root: record.path, mirror };
+    return new SandboxRuntimeWorkspace(paths, this.options.sandbox, keeper, {
       started: () => {
         this.running.set(id, (this.running.get(id) ?? 0) + 1);
         this.lastUsed.set(id, this.clock());
@@ -188,31 +226,11 @@ export class WorkspaceManager {
     // Re-check under the lock: an acquire may have just picked it up again.
     const used = this.lastUsed.get(recordId(record)) ?? 0;
     if ((this.running.get(recordId(record)) ?? 0) > 0 || used > record.lastUsedAt) return false;
-    const mirror = this.mirrors.mirrorPath(record.repo);
-    await this.removeWorktree(mirror, record.path, record.branch);
+    await this.removeThreadFiles(record);
     await this.records.remove(record.repo, record.key);
     this.lastUsed.delete(recordId(record));
     this.options.log?.info({ repo: record.repo, threadKey: record.threadKey }, 'worktree pruned');
     return true;
-  }
-
-  private removeWorktree(mirror: string, path: string, branch: string | undefined): Promise<void> {
-    return this.withLock(`mirror:${mirror}`, () => this.removeWorktreeNow(mirror, path, branch));
-  }
-
-  private async removeWorktreeNow(mirror: string, path: string, branch: string | undefined): Promise<void> {
-    await runHostGit(['--git-dir', mirror, 'worktree', 'remove', '--force', '--force', path]).catch(
-      async () => {
-        // Not registered (or metadata gone): remove the directory and let git forget it.
-        await rm(path, { recursive: true, force: true });
-      },
-    );
-    await runHostGit(['--git-dir', mirror, 'worktree', 'prune']);
-    if (branch) {
-      await runHostGit(['--git-dir', mirror, 'branch', '-D', '--quiet', branch]).catch(() => {
-        // Never created, or already gone: nothing to clean.
-      });
-    }
   }
 
   private pruneInBackground(): void {
@@ -238,6 +256,37 @@ function recordId(record: Pick<WorktreeRecord, 'repo' | 'key'>): string {
   return `${record.repo}/${record.key}`;
 }
 
-async function isLiveWorktree(path: string): Promise<boolean> {
-  return (await readWorktreeGitPaths(path)) !== undefined;
+/** A recorded thread is usable when its three directories are there; their content is not trusted. */
+function isLiveThread(record: WorktreeRecord): boolean {
+  return existsSync(record.path) && existsSync(record.gitDir) && existsSync(join(record.hostRepo, 'HEAD'));
+}
+
+/** The thread's host-owned bare repository: objects borrowed from the mirror, the branch at its base. */
+async function createHostRepo(record: WorktreeRecord, mirror: string): Promise<void> {
+  await mkdir(dirname(record.hostRepo), { recursive: true });
+  await runHostGit(['init', '--quiet', '--bare', '--template=', record.hostRepo]);
+  await mkdir(join(record.hostRepo, 'objects', 'info'), { recursive: true });
+  await writeFile(join(record.hostRepo, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
+  await runHostGit(['--git-dir', record.hostRepo, 'update-ref', `refs/heads/${record.branch}`, record.head]);
+}
+
+/**
+ * Lays out a fresh checkout and the sandbox's own git dir at the recorded head. The host
+ * writes both while they are new and empty; from then on only the sandbox does, and the host
+ * never runs git in them again (a rebuild deletes them first).
+ */
+async function buildCheckout(record: WorktreeRecord, mirror: string): Promise<void> {
+  await mkdir(dirname(record.path), { recursive: true });
+  await mkdir(dirname(record.gitDir), { recursive: true });
+  await runHostGit(['init', '--quiet', '--template=', `--separate-git-dir=${record.gitDir}`, record.path]);
+  await mkdir(join(record.gitDir, 'objects', 'info'), { recursive: true });
+  await writeFile(
+    join(record.gitDir, 'objects', 'info', 'alternates'),
+    `${join(mirror, 'objects')}\n${join(record.hostRepo, 'objects')}\n`,
+  );
+  const git = ['--git-dir', record.gitDir, '--work-tree', record.path];
+  await runHostGit([...git, 'symbolic-ref', 'HEAD', `refs/heads/${record.branch}`]);
+  await runHostGit([...git, 'update-ref', `refs/heads/${record.branch}`, record.head]);
+  // checkout.workers=0: parallel checkout, one worker per core.
+  await runHostGit(['-c', 'checkout.workers=0', ...git, 'read-tree', '--reset', '-u', record.head]);
 }

@@ -9,9 +9,16 @@ export interface WorktreeRecord {
   repo: string;
   threadKey: string;
   key: string;
+  /** The checkout: the files the sandbox reads and writes. */
   path: string;
+  /** The thread's own git dir for the agent's git inside the sandbox (sandbox-writable, never read by the host). */
+  gitDir: string;
+  /** The host-owned bare repository where the thread branch is committed and pushed from. */
+  hostRepo: string;
   branch: string;
   baseCommit: string;
+  /** The thread branch's head as the host committed it (baseCommit until the first commit). */
+  head: string;
   lastUsedAt: number;
 }
 
@@ -20,8 +27,11 @@ const recordSchema = z.object({
   threadKey: z.string(),
   key: z.string(),
   path: z.string(),
+  gitDir: z.string(),
+  hostRepo: z.string(),
   branch: z.string(),
   baseCommit: z.string(),
+  head: z.string(),
   lastUsedAt: z.number(),
 });
 

@@ -281,7 +281,7 @@ describe('pushing', () => {
     for (const branch of ['main', 'feature/x', 'shipmate/../main']) {
       await expect(
         pushBranch({
-          root: '/nonexistent',
+          hostRepo: '/nonexistent',
           url: '/nonexistent',
           branch,
           prefix: 'shipmate/',

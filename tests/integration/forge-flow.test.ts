@@ -318,7 +318,7 @@ describe('who may publish, and how much', () => {
     ]) {
       await expect(
         pushBranch({
-          root: origin.dir,
+          hostRepo: join(origin.dir, '.git'),
           url: remote.url,
           branch,
           prefix: 'shipmate/',

@@ -115,7 +115,7 @@ describe('pushing with the token', () => {
   it('sends the token as a header on the push and writes it nowhere', async () => {
     const branch = 'shipmate/tidy-readme-1a2b';
     await pushBranch({
-      root: origin.dir,
+      hostRepo: join(origin.dir, '.git'),
       url: remoteUrl,
       branch,
       prefix: 'shipmate/',
@@ -137,7 +137,7 @@ describe('pushing with the token', () => {
 
   it('fails with a plain sentence, and no token, when the remote refuses it', async () => {
     const error = await pushBranch({
-      root: origin.dir,
+      hostRepo: join(origin.dir, '.git'),
       url: remoteUrl,
       branch: 'shipmate/tidy-readme-1a2b',
       prefix: 'shipmate/',
@@ -168,7 +168,7 @@ describe('pushing with the token', () => {
     await git(origin.dir, ['push', '--quiet', '--force', remote.dir, `someone-else:refs/heads/${branch}`]);
     await git(origin.dir, ['switch', '--quiet', branch]);
     const error = await pushBranch({
-      root: origin.dir,
+      hostRepo: join(origin.dir, '.git'),
       url: remoteUrl,
       branch,
       prefix: 'shipmate/',
@@ -183,7 +183,7 @@ describe('pushing with the token', () => {
     const before = http.authorizations.length;
     await expect(
       pushBranch({
-        root: origin.dir,
+        hostRepo: join(origin.dir, '.git'),
         url: remoteUrl,
         branch: 'main',
         prefix: 'shipmate/',

@@ -85,6 +85,7 @@ const limits = {
   jobTokens: 400_000,
   maxChangedFiles: 10,
   maxChangedLines: 400,
+  maxFileBytes: 1024 ** 2,
   worktreeIdleHours: 72,
 };
 

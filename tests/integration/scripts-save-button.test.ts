@@ -56,6 +56,7 @@ async function newRoom(options: { writers?: string[]; modals?: boolean } = {}) {
         jobTokens: 400_000,
         maxChangedFiles: 10,
         maxChangedLines: 400,
+        maxFileBytes: 1024 ** 2,
         worktreeIdleHours: 72,
       },
     },
