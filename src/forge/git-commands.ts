@@ -22,10 +22,7 @@ export function excludedReason(path: string, allowWorkflowChanges: boolean): str
 }
 
 /** What a change may contain (paths left out, the per-file size cap), checked on the host. */
-export function importPolicy(
-  repo: { allowWorkflowChanges: boolean },
-  maxFileBytes: number,
-): ImportPolicy {
+export function importPolicy(repo: { allowWorkflowChanges: boolean }, maxFileBytes: number): ImportPolicy {
   return { exclude: (path) => excludedReason(path, repo.allowWorkflowChanges), maxFileBytes };
 }
 

@@ -50,7 +50,13 @@ export async function publishChange(
   }
   await commitPending(deps, workspace, repo, change);
   const ahead = (
-    await runHostGit(['--git-dir', workspace.hostRepo, 'rev-list', '--count', `${change.baseCommit}..${workspace.head()}`])
+    await runHostGit([
+      '--git-dir',
+      workspace.hostRepo,
+      'rev-list',
+      '--count',
+      `${change.baseCommit}..${workspace.head()}`,
+    ])
   ).trim();
   if (ahead === '0') return 'There is nothing to push: the change has no commits.';
   await pushBranch({
@@ -72,7 +78,12 @@ export async function publishChange(
 }
 
 /** Stages again (secret-looking and workflow files stay out) and commits what is there. */
-async function commitPending(deps: PublishDeps, workspace: Workspace, repo: ResolvedRepo, change: ChangeRecord) {
+async function commitPending(
+  deps: PublishDeps,
+  workspace: Workspace,
+  repo: ResolvedRepo,
+  change: ChangeRecord,
+) {
   const staged = await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes));
   if (staged.files.length === 0) return;
   const name = (await deps.history.displayName(change.userId)).replace(/[<>\n]/g, '').trim() || change.userId;

@@ -92,11 +92,20 @@ export async function importChange(input: {
       await git(['update-index', '-z', '--index-info'], { input: restore });
     }
     const tree = (await git(['write-tree'])).trim();
-    const files = kept.length === 0 ? [] : parseNumstat(await git(['diff', '--cached', '--numstat', '-z', parent]));
+    const files =
+      kept.length === 0 ? [] : parseNumstat(await git(['diff', '--cached', '--numstat', '-z', parent]));
     const patch =
       files.length === 0
         ? ''
-        : await git(['diff', '--cached', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', parent]);
+        : await git([
+            'diff',
+            '--cached',
+            '--no-color',
+            '--no-ext-diff',
+            '--no-textconv',
+            '--no-renames',
+            parent,
+          ]);
     return { parent, tree, files, excluded, patch };
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -127,7 +136,14 @@ export async function commitStagedTree(input: {
       input: input.message,
     })
   ).trim();
-  await runHostGit(['--git-dir', hostRepo, 'update-ref', `refs/heads/${input.branch}`, commit, staged.parent]);
+  await runHostGit([
+    '--git-dir',
+    hostRepo,
+    'update-ref',
+    `refs/heads/${input.branch}`,
+    commit,
+    staged.parent,
+  ]);
   return commit;
 }
 

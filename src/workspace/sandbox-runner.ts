@@ -322,7 +322,8 @@ async function readCollected(path: string, maxBytes: number): Promise<Buffer> {
   );
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new WorkspaceError('collect-invalid', 'the command result is not a regular file');
+    if (!stat.isFile())
+      throw new WorkspaceError('collect-invalid', 'the command result is not a regular file');
     if (stat.size > maxBytes) {
       throw new WorkspaceError('collect-too-large', `the command result is ${stat.size} bytes`, {
         userMessage: `The change is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB as a patch, so I did not stage it.`,

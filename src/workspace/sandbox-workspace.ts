@@ -116,10 +116,15 @@ export class SandboxRuntimeWorkspace implements Workspace {
     });
   }
 
-  async commit(staged: StagedChange, message: string, author: { name: string; email: string }): Promise<string> {
+  async commit(
+    staged: StagedChange,
+    message: string,
+    author: { name: string; email: string },
+  ): Promise<string> {
     if (staged.parent !== this.keeper.head()) {
       throw new WorkspaceError('branch-moved', 'the thread branch moved since the change was staged', {
-        userMessage: 'The thread’s branch moved while I was preparing this commit, so I did not commit. Ask me again.',
+        userMessage:
+          'The thread’s branch moved while I was preparing this commit, so I did not commit. Ask me again.',
       });
     }
     const commit = await commitStagedTree({

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -122,21 +122,35 @@ describe('the sandbox', () => {
     expect(inData.stdout).toBe('');
   });
 
-  it("cannot repoint the worktree's .git at a config it controls", async () => {
+  it("cannot write the mirror, its thread's host repository or another thread's git dir", async () => {
     const result = await mine.run('echo "gitdir: /tmp/evil" > .git');
     expect(result.exitCode).not.toBe(0);
-    expect(await mine.readFile('.git')).toMatch(/^gitdir: .*mirrors/);
-    const gitDir = (await mine.readFile('.git')).replace('gitdir: ', '').trim();
+    expect(readFileSync(join(mine.root, '.git'), 'utf8')).toMatch(/^gitdir: .*worktree-git/);
     const mirror = join(dataDir, 'mirrors', 'demo.git');
+    const theirGitDir = readFileSync(join(theirs.root, '.git'), 'utf8').replace('gitdir: ', '').trim();
     for (const target of [
-      join(gitDir, 'commondir'),
       join(mirror, 'config'),
       join(mirror, 'hooks', 'pre-push'),
+      join(mirror, 'objects', 'planted'),
+      join(mine.hostRepo, 'config'),
+      join(mine.hostRepo, 'objects', 'planted'),
+      join(theirGitDir, 'HEAD'),
+      join(theirGitDir, 'config'),
     ]) {
-      const attempt = await mine.run('echo "[core] hooksPath = /tmp" >> "$1"', { argv: [target] });
-      expect(attempt.exitCode, target).not.toBe(0);
+      const before = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+      // A hidden path may look writable inside (an empty tmpfs covers it); what counts is the host.
+      await mine.run('echo "[core] hooksPath = /tmp" >> "$1"', { argv: [target] });
+      expect(existsSync(target) ? readFileSync(target, 'utf8') : undefined, target).toBe(before);
     }
     expect(existsSync(join(mirror, 'hooks', 'pre-push'))).toBe(false);
+    expect(readFileSync(join(mine.hostRepo, 'config'), 'utf8')).not.toContain('hooksPath');
+    expect(readFileSync(join(theirGitDir, 'HEAD'), 'utf8')).toMatch(/^ref: refs\/heads\/shipmate\//);
+  });
+
+  it("cannot read another thread's git dir even when it points its own .git there", async () => {
+    const theirGitDir = readFileSync(join(theirs.root, '.git'), 'utf8').replace('gitdir: ', '').trim();
+    const result = await mine.run('cat "$1/HEAD"; ls "$1"; GIT_DIR="$1" git log -1', { argv: [theirGitDir] });
+    expect(result.stdout).not.toMatch(/refs\/heads/);
   });
 
   it('writes inside the worktree and its private temp dir', async () => {
