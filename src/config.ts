@@ -3,9 +3,22 @@ import { basename, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { staticRefuseReason } from './workspace/network-address.js';
 
 const slackId = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}[A-Z0-9]+$`), `must be a Slack id starting with ${prefix}`);
+
+/**
+ * One `allowedDomains` entry. The server itself, private networks and cloud metadata are
+ * refused here, by what the entry says; names are checked again (DNS) when a command dials.
+ */
+const allowedDomain = z
+  .string()
+  .min(1)
+  .superRefine((entry, context) => {
+    const why = staticRefuseReason(entry);
+    if (why) context.addIssue({ code: 'custom', message: `cannot allow "${entry}": ${why}` });
+  });
 
 const repoSchema = z
   .object({
@@ -19,7 +32,7 @@ const repoSchema = z
       .optional(),
     checks: z.array(z.string().min(1)).default([]),
     instructions: z.string().optional(),
-    allowedDomains: z.array(z.string().min(1)).default([]),
+    allowedDomains: z.array(allowedDomain).default([]),
     allowLifecycleScripts: z.boolean().default(false),
     allowWorkflowChanges: z.boolean().default(false),
   })
@@ -61,7 +74,11 @@ const fileSchema = z
         maxChangedFiles: z.number().int().positive().default(10),
         maxChangedLines: z.number().int().positive().default(400),
         /** Largest single file a change may add or grow to; a bigger one refuses the change. */
-        maxFileBytes: z.number().int().positive().default(1024 ** 2),
+        maxFileBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 ** 2),
         worktreeIdleHours: z.number().positive().default(72),
       })
       .strict()

@@ -4,6 +4,7 @@ import { sandboxEnvFor } from '../forge/run-checks.js';
 import type { JobHandler, JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
 import type { ThreadStore } from '../storage/thread-store.js';
 import type { UsageStore } from '../storage/usage-store.js';
+import { refuseReason } from '../workspace/network-address.js';
 import { buildContext, classifyRequest, type RequestMode } from './build-context.js';
 import { linkCitations } from './citations.js';
 import type { ModelClient } from './model-client.js';
@@ -57,6 +58,8 @@ export interface AgentJobDeps {
   /** Extra buttons under an answer, from the tool calls it made (Save as team script). */
   /** "Always for this repo" network grants. */
   grants?: { domainsFor(repo: string): string[] };
+  /** Why a host may never be granted (a clause starting "it …"); defaults to the DNS-backed check. */
+  refuseHost?: (domain: string) => Promise<string | undefined>;
   /** The plan proposed last in this thread and not yet carried out, for a "go" reply. */
   pendingPlan?: (channel: string, threadTs: string) => { request: string; plan: string } | undefined;
   answerActions?: (
@@ -118,7 +121,8 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       deps.history.displayName(job.userId),
     ]);
 
-    const access = networkAccess(job.payload, deps.grants?.domainsFor(repo.name) ?? []);
+    const refuseHost = deps.refuseHost ?? ((domain: string) => refuseReason(domain));
+    const access = await networkAccess(job.payload, deps.grants?.domainsFor(repo.name) ?? [], refuseHost);
     const changeInput = {
       jobId: job.id,
       channel: job.channel,
@@ -138,7 +142,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       ...(deps.toolSources ?? []).flatMap((source) => source.tools(scopes)),
       createRequestNetworkAccessTool((domain, reason) => {
         if (!access.answered.includes(domain)) access.request ??= { domain, reason };
-      }),
+      }, refuseHost),
     ];
     const { system, messages } = await buildContext({
       repo,
@@ -255,20 +259,36 @@ function blockedNote(sentences: string[], repo: string): string {
   return `_The sandbox blocked ${sentences.length === 1 ? 'a command' : 'some commands'} while I worked:_\n${list}\n_If that access is needed, a maintainer can allow the domain for *${repo}* with \`allowedDomains\` in the shipmate config (see \`@shipmate permissions\`); writes outside the checkout are never allowed._`;
 }
 
-/** Domains granted to this job (once, or always for the repo) and the questions already answered. */
-function networkAccess(payload: Record<string, unknown>, always: string[]) {
+/**
+ * Domains granted to this job (once, or always for the repo) and the questions already answered.
+ * Grants are judged again at every use: a row stored before that check existed, or a name
+ * whose DNS now points inside, never reaches a command.
+ */
+export async function networkAccess(
+  payload: Record<string, unknown>,
+  storedAlways: string[],
+  refuse: (domain: string) => Promise<string | undefined>,
+) {
   const list = (key: string) => (Array.isArray(payload[key]) ? (payload[key] as unknown[]).map(String) : []);
-  const once = list('grants');
+  const refused = await refusedOf([...list('grants'), ...storedAlways], refuse);
+  const usable = (domain: string) => !refused.includes(domain);
+  const once = list('grants').filter(usable);
+  const always = storedAlways.filter(usable);
   const denied = list('denied');
   const asked = list('asked');
   const unanswered = asked.filter(
-    (domain) => !once.includes(domain) && !denied.includes(domain) && !always.includes(domain),
+    (domain) =>
+      !once.includes(domain) && !denied.includes(domain) && !always.includes(domain) && usable(domain),
   );
   return {
     allowed: [...new Set([...once, ...always])],
-    answered: [...once, ...denied, ...asked, ...always],
+    answered: [...once, ...denied, ...asked, ...always, ...refused],
     request: undefined as { domain: string; reason: string } | undefined,
     notes: [
+      ...refused.map(
+        (domain) =>
+          `Network access to ${domain} is never allowed (it is the shipmate server itself, a private network or cloud metadata); do the task without it and do not ask again.`,
+      ),
       ...denied.map(
         (domain) => `Network access to ${domain} was denied; do the task without it and do not ask again.`,
       ),
@@ -279,6 +299,15 @@ function networkAccess(payload: Record<string, unknown>, always: string[]) {
       ...[...once, ...always].map((domain) => `Commands may now reach ${domain}; retry what needed it.`),
     ],
   };
+}
+
+async function refusedOf(
+  domains: string[],
+  refuse: (domain: string) => Promise<string | undefined>,
+): Promise<string[]> {
+  const unique = [...new Set(domains)];
+  const verdicts = await Promise.all(unique.map(async (domain) => ((await refuse(domain)) ? domain : '')));
+  return verdicts.filter(Boolean);
 }
 
 /** The job waits, without a worker slot, for a writer's answer in the thread. */

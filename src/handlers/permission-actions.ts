@@ -5,6 +5,7 @@ import type { WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../log.js';
 import type { GrantStore } from '../storage/grant-store.js';
 import type { ThreadStore } from '../storage/thread-store.js';
+import { refuseReason } from '../workspace/network-address.js';
 import type { ActionRoute } from './action-handler.js';
 
 type Answer = 'once' | 'always' | 'deny';
@@ -18,26 +19,44 @@ export function createPermissionActions(deps: {
   grants: GrantStore;
   notifier: Notifier;
   log: Logger;
+  /** Why a host may never be granted (a clause starting "it …"); checked again on every click. */
+  refuse?: (domain: string) => Promise<string | undefined>;
 }): Record<'perm_once' | 'perm_always' | 'perm_deny', ActionRoute> {
+  const refuse = deps.refuse ?? ((domain: string) => refuseReason(domain));
   const answer =
     (kind: Answer): ActionRoute =>
     async (action) => {
       const [jobId, domain] = action.value.split('|');
-      const job = jobId ? deps.queue.get(jobId) : undefined;
-      if (!job || !domain) return;
-      const thread = { channel: job.channel, threadTs: job.threadTs };
+      const clicked = jobId ? deps.queue.get(jobId) : undefined;
+      if (!clicked || !domain) return;
+      const thread = { channel: clicked.channel, threadTs: clicked.threadTs };
       if (!isWriter(deps.config, action.user)) {
         await deps.notifier.reply(thread, {
           markdown: 'Only people listed in `access.writers` can change what the sandbox may reach.',
         });
         return;
       }
-      if (job.status !== 'waiting') {
+      // The question was checked when the model asked, but a stored or forged button value
+      // (or a name whose DNS changed since) must not turn one click into a grant.
+      const refused = kind === 'deny' ? undefined : await refuse(domain);
+      // Read the job again after the lookup: another click may have answered meanwhile.
+      const job = deps.queue.get(clicked.id);
+      if (job?.status !== 'waiting') {
         await deps.notifier.reply(thread, { markdown: 'That question was already answered.' });
         return;
       }
       const list = (key: string) =>
         Array.isArray(job.payload[key]) ? (job.payload[key] as unknown[]).map(String) : [];
+      if (refused) {
+        deps.queue.updatePayload(job.id, { ...job.payload, denied: [...list('denied'), domain] });
+        deps.log.warn({ jobId: job.id, domain, answer: kind, by: action.user }, 'network-access-refused');
+        deps.queue.requeue(job.id, { refundAttempt: true });
+        deps.pool.kick();
+        await deps.notifier.reply(thread, {
+          markdown: `I can't allow \`${domain}\`: ${refused} Continuing without it.`,
+        });
+        return;
+      }
       if (kind === 'once')
         deps.queue.updatePayload(job.id, { ...job.payload, grants: [...list('grants'), domain] });
       if (kind === 'deny')

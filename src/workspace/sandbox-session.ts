@@ -1,5 +1,6 @@
 import { SandboxManager, type SandboxRuntimeConfig } from '@anthropic-ai/sandbox-runtime';
 import { WorkspaceError } from '../errors.js';
+import { deniedResolvedAddresses } from './network-address.js';
 
 /**
  * sandbox-runtime's SandboxManager is one per process (module state: its proxies, its
@@ -48,7 +49,13 @@ export async function joinSandboxSession(settings: SessionSettings): Promise<() 
 
 function startSession(key: string, settings: SessionSettings): Session {
   const config: SandboxRuntimeConfig = {
-    network: { allowedDomains: [...settings.allowedDomains], deniedDomains: [] },
+    network: {
+      allowedDomains: [...settings.allowedDomains],
+      deniedDomains: [],
+      // sandbox-runtime refuses loopback, link-local, metadata and this host's addresses when
+      // an allowed name resolves to them at dial time; private ranges are opt-in (rebinding).
+      deniedResolvedAddresses: [...deniedResolvedAddresses],
+    },
     // Replaced per command (see sandbox-policy.ts); this default denies every write.
     filesystem: { denyRead: [], allowWrite: [], denyWrite: [] },
     // The "dangerous files" scan walks the host process's cwd (not the command's), on every

@@ -168,7 +168,15 @@ describe('the agent in a sandboxed worktree', () => {
 });
 
 describe('asking for network access', () => {
-  it('asks a writer in the thread, waits, and continues with Allow once or Always for this repo', async () => {
+  const toolOutputs = (request: RecordedRequest) =>
+    request.body.messages
+      .filter((message) => message.role === 'tool')
+      .map((message) => String(message.content));
+  const askFor = (domain: string) => ({
+    toolCalls: [{ name: 'request_network_access', arguments: { domain, reason: 'to read the price list' } }],
+  });
+
+  it('refuses to ask for the server itself or cloud metadata, and nobody is asked', async () => {
     let hits = 0;
     const canary = createServer((_request, response) => {
       hits += 1;
@@ -176,12 +184,40 @@ describe('asking for network access', () => {
     });
     await new Promise<void>((resolve) => canary.listen(0, '127.0.0.1', resolve));
     const host = `127.0.0.1:${(canary.address() as AddressInfo).port}`;
-    const fetchIt = shell(`curl --noproxy '' -s -m 3 http://${host}/ || echo unreachable`);
-    const ask = {
-      toolCalls: [
-        { name: 'request_network_access', arguments: { domain: host, reason: 'to read the price list' } },
-      ],
-    };
+    const h = await Harness.start({
+      config: 'repos:\n  - name: shop\n    url: "{{repo}}"\naccess:\n  writers: [U0ALICE]\n',
+    });
+    try {
+      h.model.enqueue(askFor(host), askFor('metadata.google.internal'), {
+        content: 'That host is the shipmate server itself, so I cannot read the price list there.',
+      });
+      const { ts } = await h.ask('what does the price list on the build box say?', { user: 'U0BOB' });
+      const [answer] = await h.waitForAnswers(ts);
+      expect(toolOutputs(h.model.lastRequest())).toEqual([
+        `I can't ask for access to ${host}: it is a loopback address on the shipmate server itself, which the sandbox never reaches. Do the task without it, and tell the person in one sentence why that host is out of reach.`,
+        expect.stringMatching(
+          /^I can't ask for access to metadata\.google\.internal: it is a cloud metadata name/,
+        ),
+      ]);
+      expect(answerText(answer!)).toContain('the shipmate server itself');
+      expect(answerText(answer!)).not.toContain('I need network access');
+      const status = await h.waitForStatus(ts, /Done/);
+      expect(JSON.stringify(status.blocks)).not.toContain('perm_');
+      expect(hits).toBe(0);
+    } finally {
+      await h.stop();
+      canary.close();
+    }
+  });
+
+  it('asks a writer in the thread, waits, and continues with Allow once or Always for this repo', async () => {
+    // A public documentation address (TEST-NET-3): allowed, and unreachable offline, so a
+    // granted command gets past the proxy's allowlist and fails to connect instead.
+    const host = '203.0.113.7:8080';
+    const fetchIt = shell(
+      `curl -s -m 3 -o /dev/null -D - http://${host}/ 2>&1 | tr -d '\\r' | grep -i '^x-proxy-error' || echo no-proxy-refusal`,
+    );
+    const ask = askFor(host);
     const h = await Harness.start({
       config: 'repos:\n  - name: shop\n    url: "{{repo}}"\naccess:\n  writers: [U0ALICE]\n',
     });
@@ -189,10 +225,10 @@ describe('asking for network access', () => {
       h.model.enqueue(fetchIt, ask, { content: 'I need the price list.' });
       const { ts } = await h.ask('what does the price list say?', { user: 'U0BOB' });
       const [question] = await h.waitForAnswers(ts);
+      expect(toolOutputs(h.model.lastRequest())[0]).toMatch(/X-Proxy-Error: blocked/i);
       expect(answerText(question!)).toContain(`I need network access to \`${host}\``);
       const status = await h.waitForStatus(ts, /Waiting for a writer to allow network access/);
       expect(JSON.stringify(status.blocks)).toContain('perm_once');
-      expect(hits).toBe(0);
 
       await h.slack.clickButton({
         user: 'U0BOB',
@@ -203,7 +239,7 @@ describe('asking for network access', () => {
       await h.waitForAnswers(ts, 2);
       expect(answerText(h.answers(ts)[1]!)).toMatch(/Only people listed in `access.writers`/);
 
-      h.model.enqueue(fetchIt, { content: 'The price list says CANARY-PRICE-LIST.' });
+      h.model.enqueue(fetchIt, { content: 'The price list host answered past the proxy.' });
       await h.slack.clickButton({
         user: 'U0ALICE',
         channel: CHANNEL,
@@ -211,13 +247,14 @@ describe('asking for network access', () => {
         actionId: 'perm_once',
       });
       const answers = await h.waitForAnswers(ts, 4);
-      expect(answers.map(answerText).join('\n')).toContain('The price list says CANARY-PRICE-LIST.');
-      expect(hits).toBe(1);
+      expect(answers.map(answerText).join('\n')).toContain('The price list host answered past the proxy.');
+      expect(toolOutputs(h.model.lastRequest())).toEqual([expect.stringContaining('no-proxy-refusal')]);
+      expect(h.model.allMessagesText()).toContain(`Commands may now reach ${host}`);
 
       h.model.enqueue(fetchIt, ask, { content: 'Need it again.' });
       const second = await h.ask('and the price list again?');
       await h.waitForAnswers(second.ts);
-      expect(hits).toBe(1);
+      expect(toolOutputs(h.model.lastRequest())[0]).toMatch(/X-Proxy-Error: blocked/i);
       const secondStatus = await h.waitForStatus(second.ts, /Waiting for a writer/);
       h.model.enqueue(fetchIt, { content: 'Read it again.' });
       await h.slack.clickButton({
@@ -227,18 +264,17 @@ describe('asking for network access', () => {
         actionId: 'perm_always',
       });
       await h.waitForAnswers(second.ts, 3);
-      expect(hits).toBe(2);
+      expect(toolOutputs(h.model.lastRequest())).toEqual([expect.stringContaining('no-proxy-refusal')]);
 
       h.model.enqueue(fetchIt, { content: 'Read without asking.' });
       const third = await h.ask('one more look at the price list');
       await h.waitForAnswers(third.ts);
-      expect(hits).toBe(3);
+      expect(toolOutputs(h.model.lastRequest())).toEqual([expect.stringContaining('no-proxy-refusal')]);
       const permissions = await h.ask('permissions');
       const [listed] = await h.waitForAnswers(permissions.ts);
       expect(answerText(listed!)).toContain(`allowed in Slack (always): \`${host}\``);
     } finally {
       await h.stop();
-      canary.close();
     }
   });
 });
