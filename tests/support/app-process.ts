@@ -22,14 +22,17 @@ export class AppProcess {
   stderr = '';
   port = 0;
   readonly dataDir: string;
+  /** The app's working directory (default: the install directory, as `npm start` runs it). */
+  readonly cwd: string;
   private child: ChildProcess | undefined;
   private exit: Promise<number | null> | undefined;
 
   constructor(
     private readonly env: Record<string, string>,
-    options: { dataDir?: string } = {},
+    options: { dataDir?: string; cwd?: string } = {},
   ) {
     this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shipmate-data-'));
+    this.cwd = options.cwd ?? root;
   }
 
   get eventsUrl(): string {
@@ -47,7 +50,7 @@ export class AppProcess {
   /** Starts the app and resolves when it logs `shipmate-ready` (or rejects when it exits first). */
   async start(options: { waitFor?: string; timeoutMs?: number } = {}): Promise<void> {
     const child = spawn(process.execPath, ['--enable-source-maps', entryPoint], {
-      cwd: root,
+      cwd: this.cwd,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? '/tmp',

@@ -41,6 +41,8 @@ export interface HarnessOptions {
   /** Do not configure a model (playground-style "set OPENAI_API_KEY" path). */
   noModel?: boolean;
   dataDir?: string;
+  /** The app's working directory (default: the install directory). */
+  cwd?: string;
   /** Runs once before the first launch (e.g. a bare remote of the test repo); its values fill `{{name}}` in config. */
   beforeLaunch?: (repoDir: string) => Promise<Record<string, string>>;
 }
@@ -101,7 +103,10 @@ export class Harness {
       env.SHIPMATE_CONFIG = file;
       delete env.SHIPMATE_REPO;
     }
-    this.app = new AppProcess(env, { dataDir: this.dataDir });
+    this.app = new AppProcess(env, {
+      dataDir: this.dataDir,
+      ...(this.options.cwd ? { cwd: this.options.cwd } : {}),
+    });
     await this.app.start();
     this.slack.setEventsUrl(this.app.eventsUrl);
   }
