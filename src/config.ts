@@ -80,6 +80,8 @@ const fileSchema = z
           .positive()
           .default(1024 ** 2),
         worktreeIdleHours: z.number().positive().default(72),
+        /** Disk a thread's worktree (checkout + git dir) may take; past it, uncommitted work is discarded. Default 2 GiB. */
+        maxWorktreeBytes: z.number().int().positive().optional(),
       })
       .strict()
       .default({

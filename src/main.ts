@@ -154,6 +154,9 @@ async function buildCore(config: Readonly<Config>, log: Logger, scrub: Scrubber)
       '/home',
     ],
     allowedDomains: effectiveDomains(config),
+    ...(config.limits.maxWorktreeBytes
+      ? { limits: { maxWorktreeBytes: config.limits.maxWorktreeBytes } }
+      : {}),
     log,
   });
   if (config.sandbox === 'off')

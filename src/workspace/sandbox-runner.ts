@@ -6,15 +6,18 @@ import { fileURLToPath } from 'node:url';
 import { SandboxManager } from '@anthropic-ai/sandbox-runtime';
 import { describeError, WorkspaceError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { type BwrapStandIn, bwrapStandIn, privateMountEnvironment } from './bwrap-mounts.js';
+import { type CgroupSources, type CgroupUsage, type CommandCgroup, CommandCgroups } from './cgroups.js';
 import { standardPath } from './host-git.js';
 import { describeLimitHit } from './limit-notes.js';
+import { deniedResolvedAddresses } from './network-address.js';
 import { resolveConfinedPath } from './path-confinement.js';
 import { runProcess } from './process-runner.js';
 import {
   defaultResourceLimits,
+  describeLimits,
+  type Enforcement,
   launchWithLimits,
-  type PidsCgroup,
-  PidsCgroupFactory,
   type ResourceLimits,
 } from './resource-limits.js';
 import {
@@ -44,18 +47,21 @@ export interface SandboxRunnerOptions {
   hardOutputLimitBytes?: number;
   /** PATH inside the sandbox. */
   path?: string;
-  /** Override for tests and odd installs; missing means `bwrap` from PATH. */
+  /** Override for tests and odd installs; missing means `bwrap` from the standard PATH. */
   bwrapPath?: string;
-  /** The cgroup v1 pids hierarchy to use, or false to rely on ulimit only. */
-  cgroupRoot?: string | false;
+  /** Where to read this process's cgroups (tests), or false to rely on rlimits only. */
+  cgroups?: CgroupSources | false;
 }
 
 interface Cleanup {
   scratch: string;
-  cgroup: PidsCgroup | undefined;
+  cgroup: CommandCgroup | undefined;
   wrapped: boolean;
   stopped: boolean;
 }
+
+/** The empty tmpfs sandbox-runtime lays over each denied directory only holds mount points. */
+const deniedDirTmpfsBytes = 1024 * 1024;
 
 const unavailableUserMessage =
   'Commands cannot run: the sandbox (bubblewrap) is not available on this server. ' +
@@ -63,13 +69,17 @@ const unavailableUserMessage =
 
 /**
  * Runs one shell command for a worktree inside bubblewrap (through sandbox-runtime), with a
- * reduced environment, a deadline that kills the whole tree, capped output and rlimits.
+ * reduced environment, a deadline that kills the whole tree, capped output, per-command pids
+ * and memory cgroups (rlimits where the host has none to give), and private size-capped tmpfs
+ * for /tmp, $HOME and /dev/shm.
  */
 export class SandboxRunner {
+  private standIn: BwrapStandIn | undefined;
+
   private constructor(
     private readonly options: SandboxRunnerOptions,
     private readonly limits: ResourceLimits,
-    private readonly cgroups: PidsCgroupFactory | undefined,
+    private readonly cgroups: CommandCgroups | undefined,
     private state: SandboxStatus,
     private release: (() => Promise<void>) | undefined,
   ) {}
@@ -77,14 +87,15 @@ export class SandboxRunner {
   static async create(options: SandboxRunnerOptions): Promise<SandboxRunner> {
     await mkdir(options.tempRoot, { recursive: true, mode: 0o700 });
     const limits = { ...defaultResourceLimits, ...options.limits };
-    const cgroups =
-      options.cgroupRoot === false ? undefined : await PidsCgroupFactory.detect(options.cgroupRoot);
+    const cgroups = options.cgroups === false ? undefined : await CommandCgroups.detect(options.cgroups);
     if (options.mode === 'off') {
       const detail =
         'SANDBOX OFF: commands run directly on the host with the service account’s rights — no filesystem or ' +
-        'network isolation (only the env allowlist, timeouts and output caps). Development only.';
+        'network isolation (only the env allowlist, timeouts, output caps and resource limits). Development only.';
       options.log?.warn({ sandbox: 'off' }, detail);
-      return new SandboxRunner(options, limits, cgroups, { mode: 'off', detail }, undefined);
+      const runner = new SandboxRunner(options, limits, cgroups, { mode: 'off', detail }, undefined);
+      runner.announceLimits('host');
+      return runner;
     }
     const runner = new SandboxRunner(
       options,
@@ -99,6 +110,11 @@ export class SandboxRunner {
 
   status(): SandboxStatus {
     return { ...this.state };
+  }
+
+  /** The limits every command runs under (the workspace checks the disk cap after each command). */
+  resourceLimits(): Readonly<ResourceLimits> {
+    return this.limits;
   }
 
   /**
@@ -140,13 +156,13 @@ export class SandboxRunner {
         ? await this.wrapWithOwnProxy(script, policy, scratch, options.extraDomains ?? [])
         : await this.wrap(script, command, policy, commandId);
       cleanup.wrapped = this.state.mode === 'bubblewrap' && !granted;
-      const cgroup = await this.cgroups?.create(this.limits.maxProcesses);
+      const cgroup = this.cgroups?.active ? await this.cgroups.create(this.limits) : undefined;
       cleanup.cgroup = cgroup;
       const bash = ['/bin/bash', '--norc', '--noprofile', '-c', shellText];
       const result = await runProcess({
-        ...launchWithLimits(this.limits, cgroup?.procsFile, bash),
+        ...launchWithLimits(this.limits, cgroup, bash),
         cwd,
-        env: { ...this.environment(scratch), ...transport },
+        env: { ...this.environment(scratch), ...this.privateMounts(scratch, policy), ...transport },
         ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
         timeoutMs: options.timeoutMs ?? this.options.defaultTimeoutMs ?? 120_000,
         ...(options.signal ? { signal: options.signal } : {}),
@@ -155,7 +171,14 @@ export class SandboxRunner {
         ...(cgroup ? { killTree: cgroup.destroy } : {}),
       });
       cleanup.stopped = result.exitCode === null;
-      const annotated = this.annotate(result, { policy, commandId, cwd });
+      const usage = await cgroup?.usage();
+      const annotated = this.annotate(result, {
+        policy,
+        commandId,
+        cwd,
+        ...(usage ? { usage } : {}),
+        ...(cgroup ? { bounds: cgroup.bounds } : {}),
+      });
       if (internal.collectBytes === undefined || result.exitCode !== 0) return annotated;
       return { ...annotated, collected: await readCollected(collectPath, internal.collectBytes) };
     } finally {
@@ -172,9 +195,12 @@ export class SandboxRunner {
 
   private async start(): Promise<void> {
     try {
+      // sandbox-runtime runs shipmate's stand-in for bwrap, which adds the private tmpfs mounts.
+      const standIn = await bwrapStandIn(this.options.bwrapPath, standardPath);
+      this.standIn = standIn;
       this.release = await joinSandboxSession({
         allowedDomains: this.options.allowedDomains ?? [],
-        ...(this.options.bwrapPath ? { bwrapPath: this.options.bwrapPath } : {}),
+        bwrapPath: standIn.path,
       });
       this.state = { mode: 'bubblewrap', detail: 'probing' };
       const probeRoot = await mkdtemp(join(this.options.tempRoot, 'probe-'));
@@ -189,14 +215,50 @@ export class SandboxRunner {
       const domains = this.options.allowedDomains ?? [];
       this.state = {
         mode: 'bubblewrap',
-        detail: `bubblewrap via sandbox-runtime; network: ${domains.length > 0 ? domains.join(', ') : 'none'}; pids limit: ${this.cgroups ? 'cgroup' : 'ulimit'}`,
+        detail: `bubblewrap via sandbox-runtime; network: ${domains.length > 0 ? domains.join(', ') : 'none'}`,
       };
+      this.announceLimits(standIn.sized ? 'sized' : 'unsized');
       this.options.log?.info({ sandbox: this.state }, 'sandbox ready');
     } catch (error) {
       await this.close();
       this.state = { mode: 'unavailable', detail: describeError(error) };
       this.options.log?.error({ sandbox: this.state }, 'sandbox unavailable; commands will be refused');
     }
+  }
+
+  /** Puts the limits in force into the status (and so /healthz) and says so in the log, loudly when weak. */
+  private announceLimits(tmpfs: Enforcement['tmpfs']): void {
+    const viaCgroup = (controller: 'pids' | 'memory') => {
+      const version = this.cgroups?.version(controller);
+      return version === undefined ? undefined : (`cgroup v${version}` as const);
+    };
+    const enforcement: Enforcement = {
+      pids: viaCgroup('pids') ?? (process.geteuid?.() === 0 ? 'none' : 'ulimit'),
+      memory: viaCgroup('memory') ?? 'ulimit',
+      tmpfs,
+    };
+    const { text, weak } = describeLimits(this.limits, enforcement);
+    this.state = { ...this.state, detail: `${this.state.detail}; limits: ${text}`, limits: text };
+    const fields = {
+      limits: text,
+      ...(this.cgroups?.problems.length ? { cgroups: this.cgroups.problems } : {}),
+    };
+    if (weak) this.options.log?.warn(fields, `sandbox limits are weak: ${text}`);
+    else this.options.log?.info(fields, `sandbox limits: ${text}`);
+  }
+
+  /** The stand-in's plan for this command's private tmpfs mounts (bubblewrap only). */
+  private privateMounts(scratch: string, policy: FilesystemPolicy): Record<string, string> {
+    if (this.state.mode !== 'bubblewrap' || !this.standIn) return {};
+    const size = (bytes: number) => (this.standIn?.sized ? bytes : undefined);
+    return privateMountEnvironment({
+      tmpBytes: size(this.limits.maxTmpBytes),
+      shmBytes: size(this.limits.maxShmBytes),
+      homeBytes: size(this.limits.maxTmpBytes),
+      maskBytes: size(deniedDirTmpfsBytes),
+      home: join(scratch, 'home'),
+      readable: policy.allowRead ?? [],
+    });
   }
 
   private async wrap(
@@ -227,7 +289,13 @@ export class SandboxRunner {
     const allowedDomains = [...new Set([...(this.options.allowedDomains ?? []), ...extraDomains])];
     await writeFile(
       settings,
-      JSON.stringify({ network: { allowedDomains, deniedDomains: [] }, filesystem: policy }),
+      JSON.stringify({
+        // Private ranges are refused at dial time too, as in the shared session (rebinding).
+        network: { allowedDomains, deniedDomains: [], deniedResolvedAddresses: [...deniedResolvedAddresses] },
+        filesystem: policy,
+        // The same stand-in for bwrap, so a granted command gets the same private mounts.
+        ...(this.standIn ? { bwrapPath: this.standIn.path } : {}),
+      }),
       {
         mode: 0o600,
       },
@@ -238,14 +306,16 @@ export class SandboxRunner {
 
   /** The whole environment inside: nothing of shipmate's own passes through. */
   private environment(scratch: string): Record<string, string> {
+    // Inside bubblewrap /tmp is the command's own capped tmpfs; with the sandbox off it is the host's.
+    const tmp = this.state.mode === 'bubblewrap' ? '/tmp' : join(scratch, 'tmp');
     return {
       PATH: this.options.path ?? standardPath,
       HOME: join(scratch, 'home'),
       LANG: 'C.UTF-8',
       CI: 'true',
       TERM: 'dumb',
-      TMPDIR: join(scratch, 'tmp'),
-      SHIPMATE_TMPDIR: join(scratch, 'tmp'),
+      TMPDIR: tmp,
+      SHIPMATE_TMPDIR: tmp,
     };
   }
 
@@ -269,9 +339,18 @@ export class SandboxRunner {
 
   private annotate(
     result: CommandResult,
-    context: { policy: FilesystemPolicy; commandId: string; cwd: string },
+    context: {
+      policy: FilesystemPolicy;
+      commandId: string;
+      cwd: string;
+      usage?: CgroupUsage;
+      bounds?: { pids: boolean; memory: boolean };
+    },
   ): CommandResult {
-    const limitHit = describeLimitHit(result, this.limits);
+    const limitHit = describeLimitHit(result, this.limits, {
+      ...(context.usage ? { usage: context.usage } : {}),
+      ...(context.bounds ? { bounds: context.bounds } : {}),
+    });
     const limitNote = [result.limitNote, limitHit].filter(Boolean).join(' ');
     if (this.state.mode === 'off') return { ...result, ...(limitNote ? { limitNote } : {}) };
     const recorded = SandboxManager.getSandboxViolationStore()

@@ -1,5 +1,7 @@
-import { WorkspaceError } from '../errors.js';
+import { describeError, WorkspaceError } from '../errors.js';
 import { commitStagedTree, type ImportPolicy, importChange, type StagedChange } from './change-import.js';
+import { measureDiskUsage } from './disk-usage.js';
+import { describeWorktreeOverCap } from './limit-notes.js';
 import { readConfinedFile, resolveConfinedPath, writeConfinedFile } from './path-confinement.js';
 import type { SandboxMounts } from './sandbox-policy.js';
 import type { SandboxRunner } from './sandbox-runner.js';
@@ -49,6 +51,9 @@ const exportScript = [
   'export GIT_DIR="$scratch/g" GIT_WORK_TREE="$PWD" GIT_INDEX_FILE="$scratch/index"',
   'export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null',
   'git read-tree "$1"',
+  // A fresh index has no stat data, so `add -A` would hash every file and, unable to freshen
+  // the read-only packs it finds them in, write a loose copy of each; refresh first.
+  'git update-index -q --refresh >/dev/null || true',
   'git add -A 2>"$scratch/add.err" || { cat "$scratch/add.err" >&2; exit 1; }',
   'git diff --cached --binary --full-index --no-renames --no-color --no-ext-diff --no-textconv "$1" > "$SHIPMATE_COLLECT"',
 ].join('\n');
@@ -72,8 +77,28 @@ export class SandboxRuntimeWorkspace implements Workspace {
     this.hostRepo = paths.hostRepo;
   }
 
-  run(command: string, options?: RunOptions): Promise<CommandResult> {
-    return this.inSandbox(command, options);
+  /**
+   * Runs `command`, then measures the checkout and the thread's sandbox git dir: past the
+   * per-worktree disk cap, the uncommitted work is discarded (the checkout is rebuilt from the
+   * thread's head) and the result's `limitNote` says so, for the model to read.
+   */
+  async run(command: string, options?: RunOptions): Promise<CommandResult> {
+    this.usage?.started();
+    try {
+      const result = await this.inSandbox(command, options);
+      const limits = this.sandbox.resourceLimits();
+      const disk = await measureDiskUsage([this.paths.root, this.paths.gitDir], limits.maxWorktreeBytes);
+      if (!disk.over) return result;
+      const head = this.keeper.head();
+      const outcome = await this.discard().then(
+        () => ({ discarded: true as const, head }),
+        (error: unknown) => ({ discarded: false as const, error: describeError(error) }),
+      );
+      const note = describeWorktreeOverCap(disk, limits, outcome);
+      return { ...result, limitNote: [result.limitNote, note].filter(Boolean).join(' ') };
+    } finally {
+      this.usage?.finished();
+    }
   }
 
   head(): string {

@@ -53,6 +53,8 @@ export interface Workspace {
 export interface SandboxStatus {
   mode: 'bubblewrap' | 'off' | 'unavailable';
   detail: string;
+  /** The resource limits in force, e.g. "pids: cgroup v2 (512), memory: cgroup v2 (4 GiB), …" (also in `detail`). */
+  limits?: string;
 }
 
 /** A repository shipmate works on; `url` is a local path or a git URL (credentials in it stay on the host). */

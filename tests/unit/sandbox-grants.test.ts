@@ -61,7 +61,8 @@ describe('a network grant for one command', () => {
   it('keeps the filesystem policy for a granted command', async () => {
     const result = await sandbox.run(
       root,
-      `ls ${dataDir}; echo x > ../outside-${Date.now()} || echo refused`,
+      // Not `../`: the worktree sits in /tmp here, and /tmp inside is the command's own tmpfs.
+      `ls ${dataDir}; echo x > /outside-${Date.now()} || echo refused`,
       {
         timeoutMs: 20_000,
         extraDomains: [`127.0.0.1:${port}`],
