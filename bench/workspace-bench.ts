@@ -108,7 +108,12 @@ export async function runWorkspaceBench(): Promise<void> {
         `    runner, bubblewrap:    ${ms(on)}   (+${ms(on - plain)} over plain, ratio ${(on / plain).toFixed(1)}×)   goal < 50 ms overhead`,
       );
     }
-    const policy = buildFilesystemPolicy({ root, scratch: join(dataDir, 'tmp'), denyRead: [dataDir], mounts: {} });
+    const policy = buildFilesystemPolicy({
+      root,
+      scratch: join(dataDir, 'tmp'),
+      denyRead: [dataDir],
+      mounts: {},
+    });
     const wrap = await medianOf(runs, async () => {
       await SandboxManager.wrapWithSandbox('true', undefined, { filesystem: policy });
       SandboxManager.cleanupAfterCommand();

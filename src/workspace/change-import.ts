@@ -203,7 +203,7 @@ async function refuseUnsafe(hostRepo: string, entries: RawEntry[], maxFileBytes:
 export function hasGitComponent(path: string): boolean {
   return path.split('/').some((part) => {
     const plain = part
-      .replace(/[\u200c\u200d\u200e\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '')
+      .replace(/\u200c|\u200d|[\u200e\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g, '')
       .replace(/[. ]+$/, '')
       .toLowerCase();
     return plain === '.git' || plain === 'git~1';

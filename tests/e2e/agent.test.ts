@@ -215,7 +215,7 @@ describe('asking for network access', () => {
     // granted command gets past the proxy's allowlist and fails to connect instead.
     const host = '203.0.113.7:8080';
     const fetchIt = shell(
-      `curl -s -m 3 -o /dev/null -D - http://${host}/ 2>&1 | tr -d '\\r' | grep -i '^x-proxy-error' || echo no-proxy-refusal`,
+      `curl -s -m 15 -o /dev/null -D - http://${host}/ 2>&1 | tr -d '\\r' | grep -i '^x-proxy-error' || echo no-proxy-refusal`,
     );
     const ask = askFor(host);
     const h = await Harness.start({
