@@ -1,11 +1,20 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { SandboxRuntimeConfig } from '@anthropic-ai/sandbox-runtime';
 import { WorkspaceError } from '../errors.js';
 import { isWithin } from './path-confinement.js';
 
-export type FilesystemPolicy = SandboxRuntimeConfig['filesystem'];
+/**
+ * The filesystem part of sandbox-runtime's config (`SandboxRuntimeConfig['filesystem']`) as
+ * shipmate builds it: plain absolute paths. The library's type (0.0.83) also admits
+ * `{ path, literal }` entries, which shipmate does not write and so need not read back.
+ */
+export interface FilesystemPolicy {
+  denyRead: string[];
+  allowRead: string[];
+  allowWrite: string[];
+  denyWrite: string[];
+}
 
 /**
  * What one command may see of its thread beyond the checkout, taken from shipmate's own
