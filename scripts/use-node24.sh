@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Node 24 from the npm registry, for machines whose Node is older than 22.12.
+# Node 24 from the npm registry, for machines whose Node is older than 22.14.
 #
 #   eval "$(scripts/use-node24.sh)"    # then: npm ci && npm start
 #
