@@ -151,12 +151,7 @@ export async function commitStagedTree(input: {
 async function refuseUnsafe(hostRepo: string, entries: RawEntry[], maxFileBytes: number): Promise<void> {
   const present = entries.filter((entry) => entry.status !== 'D');
   for (const entry of entries) {
-    if (hasGitComponent(entry.path)) {
-      throw refused(
-        `\`${entry.path}\` is inside a \`.git\` folder. I never commit git's own files, so I did not stage this change.`,
-        entry.path,
-      );
-    }
+    if (hasGitComponent(entry.path)) throw gitPathRefusal(entry.path);
   }
   for (const entry of present) {
     if (entry.dstMode === '160000') {
@@ -218,6 +213,14 @@ export function symlinkEscape(path: string, target: string): string | undefined 
   if (resolved === '..' || resolved.startsWith('../')) return `outside the repository (\`${target}\`)`;
   if (hasGitComponent(resolved)) return 'into a `.git` folder';
   return undefined;
+}
+
+/** A change that touches a `.git` folder (any case or spelling) is refused whole. */
+export function gitPathRefusal(path: string): WorkspaceError {
+  return refused(
+    `\`${path}\` is inside a \`.git\` folder. I never commit git's own files, so I did not stage this change.`,
+    path,
+  );
 }
 
 function refused(sentence: string, path: string): WorkspaceError {

@@ -1,5 +1,11 @@
 import { describeError, WorkspaceError } from '../errors.js';
-import { commitStagedTree, type ImportPolicy, importChange, type StagedChange } from './change-import.js';
+import {
+  commitStagedTree,
+  gitPathRefusal,
+  type ImportPolicy,
+  importChange,
+  type StagedChange,
+} from './change-import.js';
 import { measureDiskUsage } from './disk-usage.js';
 import { describeWorktreeOverCap } from './limit-notes.js';
 import { readConfinedFile, resolveConfinedPath, writeConfinedFile } from './path-confinement.js';
@@ -47,14 +53,27 @@ const exportScript = [
   'set -eu',
   'scratch="$(mktemp -d)"',
   'git init -q --bare --template= "$scratch/g"',
-  'printf "%s\\n" "$2" "$3" > "$scratch/g/objects/info/alternates"',
+  'printf "%s\\n" "$2" "$3" "$4/objects" > "$scratch/g/objects/info/alternates"',
   'export GIT_DIR="$scratch/g" GIT_WORK_TREE="$PWD" GIT_INDEX_FILE="$scratch/index"',
   'export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null',
-  'git read-tree "$1"',
-  // A fresh index has no stat data, so `add -A` would hash every file and, unable to freshen
-  // the read-only packs it finds them in, write a loose copy of each; refresh first.
-  'git update-index -q --refresh >/dev/null || true',
-  'git add -A 2>"$scratch/add.err" || { cat "$scratch/add.err" >&2; exit 1; }',
+  // Start from a copy of the agent's own index when it reads (its stat data saves hashing
+  // unchanged files), else from the recorded head. What it holds cannot change the result
+  // beyond what the sandbox could do anyway: the diff is taken against the recorded head ($1)
+  // and the host checks and shows the tree it applies, not this index.
+  'if ! { cp "$4/index" "$GIT_INDEX_FILE" 2>/dev/null && git ls-files >/dev/null 2>&1; }; then',
+  '  rm -f "$GIT_INDEX_FILE"; git read-tree "$1"',
+  'fi',
+  // Not `add -A`: it treats racily clean entries (files as new as the index) as dirty and
+  // rewrites each as a loose object, since the read-only packs cannot be freshened. A refresh
+  // compares content without writing; only what really changed is hashed into the index.
+  // Nested repositories are listed with a trailing slash; without it they become gitlinks,
+  // which the host then refuses with a sentence instead of dropping them silently.
+  'git update-index -q --really-refresh >/dev/null 2>&1 || true',
+  '{ git diff-files --name-only -z; git ls-files --others --exclude-standard -z; } | sed -z "s#/\\$##" > "$scratch/paths"',
+  // git would skip a `.GIT` or `a/.git/x` silently; say so, so the host refuses the change.
+  'bad="$(grep -z -i -m1 -E "(^|/)(\\.git[. ]*|git~1)(/|$)" "$scratch/paths" | tr -d "\\0" || true)"',
+  'if [ -n "$bad" ]; then printf "shipmate-git-path:%s\\n" "$bad" >&2; exit 3; fi',
+  'git update-index --add --remove -z --stdin < "$scratch/paths" 2>"$scratch/add.err" || { cat "$scratch/add.err" >&2; exit 1; }',
   'git diff --cached --binary --full-index --no-renames --no-color --no-ext-diff --no-textconv "$1" > "$SHIPMATE_COLLECT"',
 ].join('\n');
 
@@ -121,9 +140,14 @@ export class SandboxRuntimeWorkspace implements Workspace {
     const parent = this.keeper.head();
     const result = await this.inSandbox(
       exportScript,
-      { argv: [parent, `${this.paths.mirror}/objects`, `${this.hostRepo}/objects`], timeoutMs: 300_000 },
+      {
+        argv: [parent, `${this.paths.mirror}/objects`, `${this.hostRepo}/objects`, this.paths.gitDir],
+        timeoutMs: 300_000,
+      },
       maxPatchBytes,
     );
+    const gitPath = result.exitCode === 3 ? /^shipmate-git-path:(.*)$/m.exec(result.stderr)?.[1] : undefined;
+    if (gitPath !== undefined) throw gitPathRefusal(gitPath);
     if (result.exitCode !== 0 || !result.collected) {
       const detail = [result.limitNote, result.stderr.trim().split('\n').slice(-2).join(' ')]
         .filter(Boolean)
