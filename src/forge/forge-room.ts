@@ -3,9 +3,14 @@ import type { ModelClient } from '../agent/model-client.js';
 import type { ThreadHistory } from '../agent/ports.js';
 import { createOpenPullRequestTool } from '../agent/tools/open-pull-request.js';
 import { type Config, isWriter, type RepoConfig } from '../config.js';
-import type { ActionRoute } from '../handlers/action-handler.js';
-import type { IncomingAction } from '../handlers/types.js';
-import type { Reply, ReplyAction, ThreadRef } from '../jobs/ports.js';
+import {
+  type ActionRoute,
+  defineAction,
+  type IncomingAction,
+  recordIdCodec,
+  routeTable,
+} from '../jobs/actions.js';
+import type { Reply, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
 import type { ChangeRecord, ChangeStore } from '../storage/change-store.js';
@@ -34,17 +39,12 @@ export interface ForgeDeps {
   log: Logger;
 }
 
-const button = (
-  actionId: string,
-  label: string,
-  jobId: string,
-  style?: 'primary' | 'danger',
-): ReplyAction => ({
-  actionId,
-  label,
-  value: jobId,
-  ...(style ? { style } : {}),
-});
+/** The buttons under a proposed change; each value is the change's job id. */
+export const changeActions = {
+  open: defineAction({ id: 'pr_open', ...recordIdCodec }),
+  pushBranch: defineAction({ id: 'pr_push_branch', ...recordIdCodec }),
+  discard: defineAction({ id: 'pr_discard', ...recordIdCodec }),
+} as const;
 
 /** Change requests become reviewed diffs in the thread, then branches and pull requests. */
 export function createForgeRoom(deps: ForgeDeps) {
@@ -82,10 +82,10 @@ export function createForgeRoom(deps: ForgeDeps) {
   };
 
   const respond =
-    (run: (change: ChangeRecord, clicked: IncomingAction) => Promise<string>): ActionRoute =>
-    async (clicked) => {
+    (run: (change: ChangeRecord, clicked: IncomingAction) => Promise<string>) =>
+    async (jobId: string, clicked: IncomingAction) => {
       const thread = { channel: clicked.channel, threadTs: clicked.threadTs ?? clicked.messageTs };
-      const change = deps.changes.get(clicked.value);
+      const change = deps.changes.get(jobId);
       if (!change) {
         await deps.notifier.reply(thread, {
           markdown: 'I could not find that change any more; ask me again.',
@@ -96,13 +96,17 @@ export function createForgeRoom(deps: ForgeDeps) {
       await deps.notifier.reply({ channel: change.channel, threadTs: change.threadTs }, { markdown: text });
     };
 
-  const actionRoutes: Record<'pr_open' | 'pr_discard' | 'pr_push_branch', ActionRoute> = {
-    pr_open: respond((change, clicked) => publishChange(publishDeps, change.jobId, clicked.user)),
-    pr_push_branch: respond((change, clicked) =>
-      publishChange(publishDeps, change.jobId, clicked.user, { pushOnly: true }),
+  const actionRoutes: Record<'pr_open' | 'pr_discard' | 'pr_push_branch', ActionRoute> = routeTable(
+    changeActions.open.route(
+      respond((change, clicked) => publishChange(publishDeps, change.jobId, clicked.user)),
     ),
-    pr_discard: respond((change, clicked) => discard(deps, change, clicked.user)),
-  };
+    changeActions.pushBranch.route(
+      respond((change, clicked) =>
+        publishChange(publishDeps, change.jobId, clicked.user, { pushOnly: true }),
+      ),
+    ),
+    changeActions.discard.route(respond((change, clicked) => discard(deps, change, clicked.user))),
+  );
 
   return {
     changeFlow,
@@ -138,14 +142,19 @@ async function propose(
   requested: { title: string; body: string } | undefined,
 ): Promise<{ reply: Reply; ready: boolean }> {
   const { repo, workspace } = input;
-  const staged = await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes));
-  if (staged.files.length === 0) {
-    const left = staged.excluded.map((entry) => `\`${entry.path}\` (${entry.reason})`).join(', ');
+  const policy = importPolicy(repo, deps.config.limits.maxFileBytes);
+  const first = await workspace.stage(policy);
+  if (first.files.length === 0) {
+    const left = first.excluded.map((entry) => `\`${entry.path}\` (${entry.reason})`).join(', ');
     const markdown = `${input.answer}\n\n_No files changed${left ? ` apart from ${left}, which I never commit` : ''}, so there is nothing to open a pull request for._`;
     return { reply: { markdown }, ready: false };
   }
   const limits = deps.config.limits;
   const checks = await runChecks(repo, workspace, limits.commandTimeoutSeconds * 1000);
+  // The checks run the repository's code, which may change tracked files: what is reviewed,
+  // shown and later committed is the checkout as the checks left it.
+  const staged = checks.length > 0 ? await workspace.stage(policy) : first;
+  const changedByChecks = staged.tree !== first.tree;
   const review = await reviewChange({
     patch: staged.patch,
     files: staged.files,
@@ -177,6 +186,7 @@ async function propose(
     title: requested?.title ?? titleFrom(input.request),
     summary: summary.body,
     labels: review.securityAdjacent ? ['needs-human-review'] : [],
+    staged: { parent: staged.parent, tree: staged.tree },
   });
   const existing = deps.changes.openedInThread(input.channel, input.threadTs);
   const writer = isWriter(deps.config, input.userId);
@@ -185,18 +195,27 @@ async function propose(
       ? `_This is bigger than a small fix (${staged.files.length} files, ${lines} lines; the limit is ${limits.maxChangedFiles} files and ${limits.maxChangedLines} lines), so I will not open a pull request for it. I can push the branch for you to take over._`
       : '',
     writer ? '' : `_${writersOnly} Here is the diff to apply yourself._`,
+    changedByChecks
+      ? '_Running the checks changed files in the checkout; the diff above is the checkout as they left it, and it is what a pull request would contain._'
+      : '',
   ].filter(Boolean);
   const actions = !writer
     ? []
     : tooBig
-      ? [button('pr_push_branch', 'Push branch', input.jobId, 'primary')]
-      : [button('pr_open', existing ? `Update PR #${existing.prNumber}` : 'Open PR', input.jobId, 'primary')];
+      ? [changeActions.pushBranch.button(input.jobId, 'Push branch', 'primary')]
+      : [
+          changeActions.open.button(
+            input.jobId,
+            existing ? `Update PR #${existing.prNumber}` : 'Open PR',
+            'primary',
+          ),
+        ];
   const reply: Reply = {
     markdown: [summary.markdown, ...notes, takeOverLine(workspace.branch, existing !== undefined)].join(
       '\n\n',
     ),
     ...(summary.diffFile ? { files: [summary.diffFile] } : {}),
-    actions: writer ? [...actions, button('pr_discard', 'Discard', input.jobId, 'danger')] : [],
+    actions: writer ? [...actions, changeActions.discard.button(input.jobId, 'Discard', 'danger')] : [],
   };
   return {
     reply: requested && writer && !tooBig ? { ...reply, actions: [] } : reply,

@@ -1,6 +1,7 @@
 import type { RepoConfig } from '../config.js';
 import type { Reply, ThreadRef } from '../jobs/ports.js';
 import type { ScriptRecord } from '../storage/script-store.js';
+import { importPolicy } from './git-commands.js';
 import { type PublishDeps, publishChange } from './publish-change.js';
 
 type Proposal = ScriptRecord & { file: { path: string; content: string } };
@@ -26,6 +27,7 @@ export function createScriptProposer(
         `add script ${script.name}`,
       );
       await workspace.writeFile(script.file.path, script.file.content);
+      const staged = await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes));
       const jobId = `script-${script.name}-${Date.now().toString(36)}`;
       deps.changes.save({
         jobId,
@@ -38,6 +40,7 @@ export function createScriptProposer(
         title: `Add team script ${script.name}`,
         summary: `Adds the shipmate team script \`${script.name}\` as \`${script.file.path}\` so it can be reviewed like code.\n\n${script.description}`,
         labels: [],
+        staged: { parent: staged.parent, tree: staged.tree },
       });
       return { markdown: await attempt(jobId, () => publishChange(deps, jobId, userId)) };
     },

@@ -51,8 +51,13 @@ export function withDiff(
   summary: { markdown: string; body: string },
   patch: string,
 ): { markdown: string; body: string; diffFile?: ReplyFile } {
-  if (patch.length <= inlineDiffLimit)
-    return { ...summary, markdown: `${summary.markdown}\n\n\`\`\`diff\n${patch.trimEnd()}\n\`\`\`` };
+  if (patch.length <= inlineDiffLimit) {
+    // A fence longer than any backtick run in the patch, so a ``` line in a changed README
+    // cannot close it early and turn the rest of the diff into Markdown.
+    const longest = Math.max(2, ...[...patch.matchAll(/`+/g)].map((run) => run[0].length));
+    const fence = '`'.repeat(longest + 1);
+    return { ...summary, markdown: `${summary.markdown}\n\n${fence}diff\n${patch.trimEnd()}\n${fence}` };
+  }
   return {
     ...summary,
     markdown: `${summary.markdown}\n\n_The diff (${patch.split('\n').length} lines) is attached as \`change.diff\`._`,

@@ -17,6 +17,8 @@ export interface ChangeRecord {
   state: ChangeState;
   prNumber: number | undefined;
   prUrl: string | undefined;
+  /** What the summary showed: this tree on top of that commit (absent for older records). */
+  staged: { parent: string; tree: string } | undefined;
   createdAt: number;
   updatedAt: number;
 }
@@ -30,14 +32,19 @@ export class ChangeStore {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  save(change: Omit<ChangeRecord, 'createdAt' | 'updatedAt' | 'state' | 'prNumber' | 'prUrl'>): void {
+  save(
+    change: Omit<ChangeRecord, 'createdAt' | 'updatedAt' | 'state' | 'prNumber' | 'prUrl' | 'staged'> & {
+      staged?: { parent: string; tree: string };
+    },
+  ): void {
     const now = this.clock();
     this.db
       .prepare(
-        `INSERT INTO changes (job_id, channel, thread_ts, user_id, repo, branch, base_commit, title, summary, labels, state, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?)
+        `INSERT INTO changes (job_id, channel, thread_ts, user_id, repo, branch, base_commit, title, summary, labels, state,
+           staged_parent, staged_tree, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?)
          ON CONFLICT (job_id) DO UPDATE SET title = excluded.title, summary = excluded.summary, labels = excluded.labels,
-           updated_at = excluded.updated_at`,
+           staged_parent = excluded.staged_parent, staged_tree = excluded.staged_tree, updated_at = excluded.updated_at`,
       )
       .run(
         change.jobId,
@@ -50,6 +57,8 @@ export class ChangeStore {
         change.title,
         change.summary,
         JSON.stringify(change.labels),
+        change.staged?.parent ?? null,
+        change.staged?.tree ?? null,
         now,
         now,
       );
@@ -114,6 +123,8 @@ interface Row {
   state: ChangeState;
   pr_number: number | null;
   pr_url: string | null;
+  staged_parent: string | null;
+  staged_tree: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -134,6 +145,8 @@ function toRecord(row: Row): ChangeRecord {
     state: row.state,
     prNumber: row.pr_number ?? undefined,
     prUrl: row.pr_url ?? undefined,
+    staged:
+      row.staged_parent && row.staged_tree ? { parent: row.staged_parent, tree: row.staged_tree } : undefined,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

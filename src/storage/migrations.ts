@@ -4,6 +4,7 @@ import { sql as changes } from './migrations/0200-pull-requests.js';
 import { sql as scripts } from './migrations/0300-scripts.js';
 import { sql as digests } from './migrations/0400-digests.js';
 import { sql as grants } from './migrations/0500-network-grants.js';
+import { sql as stagedChanges } from './migrations/0600-staged-changes.js';
 
 export interface Migration {
   id: string;
@@ -21,4 +22,5 @@ export const migrations: Migration[] = [
   { id: '0300-scripts', sql: scripts },
   { id: '0400-digests', sql: digests },
   { id: '0500-network-grants', sql: grants },
+  { id: '0600-staged-changes', sql: stagedChanges },
 ];

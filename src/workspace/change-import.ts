@@ -16,6 +16,8 @@ export interface ChangedFile {
   path: string;
   added: number;
   deleted: number;
+  /** git shows the file as binary (no line counts, no content in the diff). */
+  binary?: boolean;
 }
 
 export interface StagedChange {
@@ -94,6 +96,7 @@ export async function importChange(input: {
     const tree = (await git(['write-tree'])).trim();
     const files =
       kept.length === 0 ? [] : parseNumstat(await git(['diff', '--cached', '--numstat', '-z', parent]));
+    await refuseHiddenText(hostRepo, tree, files);
     const patch =
       files.length === 0
         ? ''
@@ -269,6 +272,42 @@ function parseNumstat(text: string): ChangedFile[] {
     .filter(Boolean)
     .map((record) => {
       const [added, deleted, ...path] = record.split('\t');
-      return { path: path.join('\t'), added: Number(added) || 0, deleted: Number(deleted) || 0 };
+      return {
+        path: path.join('\t'),
+        added: Number(added) || 0,
+        deleted: Number(deleted) || 0,
+        ...(added === '-' ? { binary: true } : {}),
+      };
     });
+}
+
+/** Endings of files people read as text; one NUL byte must not turn them into "Binary files differ". */
+const textEndings =
+  /\.(?:[cm]?[jt]sx?|json|ya?ml|toml|md|txt|html?|css|scss|py|rb|go|rs|java|kt|swift|c|cc|cpp|h|hpp|cs|php|sh|bash|zsh|sql|xml|svg|ini|cfg|conf|lock|gradle|tf|vue|svelte)$/i;
+
+/**
+ * A change git calls binary is shown as one line, so the reviewer and the person in Slack
+ * never see its content. Refuse that for files that are text in all but a few bytes, or whose
+ * name says they are source: a NUL byte in a comment hides code that still runs.
+ */
+async function refuseHiddenText(hostRepo: string, tree: string, files: ChangedFile[]): Promise<void> {
+  for (const file of files.filter((candidate) => candidate.binary)) {
+    const content = await runHostGitRaw([
+      '--git-dir',
+      hostRepo,
+      'cat-file',
+      'blob',
+      `${tree}:${file.path}`,
+    ]).catch(() => undefined);
+    if (!content) continue; // deleted: nothing to hide
+    const sample = content.subarray(0, 64 * 1024);
+    let control = 0;
+    for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control += 1;
+    if (textEndings.test(file.path) || control / Math.max(sample.length, 1) < 0.02) {
+      throw refused(
+        `\`${file.path}\` looks like text but contains bytes (such as NUL) that make git show it as a binary file, so nobody could review its content. I did not stage this change; remove those bytes or ask for the file to be written as text.`,
+        file.path,
+      );
+    }
+  }
 }

@@ -34,8 +34,16 @@ export interface ThreadKeeper {
   head(): string;
   /** Records a new head after a host commit. */
   advance(head: string): Promise<void>;
-  /** Rebuilds the checkout and the sandbox git dir from the recorded head. */
+  /** Rebuilds the checkout and the sandbox git dir from the recorded head (waits for commands). */
   rebuild(): Promise<void>;
+  /** The same, from inside `exclusive` (a command that just ended over the disk cap). */
+  rebuildNow(): Promise<void>;
+  /**
+   * Runs `work` while no other sandbox command of this thread runs and the host neither
+   * rebuilds nor removes its trees: a command can never swap a directory for a link under a
+   * host-side walk (rm -r, du) of the same tree.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
   /** Host-only scratch space for staging indexes. */
   tmpRoot: string;
 }
@@ -102,22 +110,19 @@ export class SandboxRuntimeWorkspace implements Workspace {
    * thread's head) and the result's `limitNote` says so, for the model to read.
    */
   async run(command: string, options?: RunOptions): Promise<CommandResult> {
-    this.usage?.started();
-    try {
+    return this.keeper.exclusive(async () => {
       const result = await this.inSandbox(command, options);
       const limits = this.sandbox.resourceLimits();
       const disk = await measureDiskUsage([this.paths.root, this.paths.gitDir], limits.maxWorktreeBytes);
       if (!disk.over) return result;
       const head = this.keeper.head();
-      const outcome = await this.discard().then(
+      const outcome = await this.keeper.rebuildNow().then(
         () => ({ discarded: true as const, head }),
         (error: unknown) => ({ discarded: false as const, error: describeError(error) }),
       );
       const note = describeWorktreeOverCap(disk, limits, outcome);
       return { ...result, limitNote: [result.limitNote, note].filter(Boolean).join(' ') };
-    } finally {
-      this.usage?.finished();
-    }
+    });
   }
 
   head(): string {
@@ -129,22 +134,25 @@ export class SandboxRuntimeWorkspace implements Workspace {
   }
 
   readFile(relative: string): Promise<string> {
-    return readConfinedFile(this.root, relative);
+    return this.keeper.exclusive(() => readConfinedFile(this.root, relative));
   }
 
   writeFile(relative: string, content: string): Promise<void> {
-    return writeConfinedFile(this.root, relative, content);
+    // Never while a command of this thread runs: its checks-then-rename must see a still tree.
+    return this.keeper.exclusive(() => writeConfinedFile(this.root, relative, content));
   }
 
   async stage(policy: ImportPolicy): Promise<StagedChange> {
     const parent = this.keeper.head();
-    const result = await this.inSandbox(
-      exportScript,
-      {
-        argv: [parent, `${this.paths.mirror}/objects`, `${this.hostRepo}/objects`, this.paths.gitDir],
-        timeoutMs: 300_000,
-      },
-      maxPatchBytes,
+    const result = await this.keeper.exclusive(() =>
+      this.inSandbox(
+        exportScript,
+        {
+          argv: [parent, `${this.paths.mirror}/objects`, `${this.hostRepo}/objects`, this.paths.gitDir],
+          timeoutMs: 300_000,
+        },
+        maxPatchBytes,
+      ),
     );
     const gitPath = result.exitCode === 3 ? /^shipmate-git-path:(.*)$/m.exec(result.stderr)?.[1] : undefined;
     if (gitPath !== undefined) throw gitPathRefusal(gitPath);
@@ -185,7 +193,9 @@ export class SandboxRuntimeWorkspace implements Workspace {
     });
     await this.keeper.advance(commit);
     // The agent's own git follows along (best effort: it is the sandbox's to keep or break).
-    await this.inSandbox('git reset -q "$1"', { argv: [commit], timeoutMs: 60_000 }).catch(() => undefined);
+    await this.keeper
+      .exclusive(() => this.inSandbox('git reset -q "$1"', { argv: [commit], timeoutMs: 60_000 }))
+      .catch(() => undefined);
     return commit;
   }
 

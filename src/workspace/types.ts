@@ -41,7 +41,11 @@ export interface Workspace {
   /** The thread's change since its head, exported by the sandbox as a patch and checked on the host. */
   stage(policy: ImportPolicy): Promise<StagedChange>;
   /** Commits a staged change on the thread branch (host repository only); returns the commit sha. */
-  commit(staged: StagedChange, message: string, author: { name: string; email: string }): Promise<string>;
+  commit(
+    staged: Pick<StagedChange, 'parent' | 'tree'>,
+    message: string,
+    author: { name: string; email: string },
+  ): Promise<string>;
   /** The thread branch's head as shipmate committed it. */
   head(): string;
   /** The host-owned bare repository holding the thread branch: the only place pushes run from. */

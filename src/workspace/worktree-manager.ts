@@ -132,8 +132,10 @@ export class WorkspaceManager {
       head: baseCommit,
       lastUsedAt: this.clock(),
     };
-    if (stale) await this.removeThreadFiles(stale);
-    await this.removeThreadFiles(record);
+    await this.withLock(`sandbox:${repo.name}/${key}`, async () => {
+      if (stale) await this.removeThreadFiles(stale);
+      await this.removeThreadFiles(record);
+    });
     await createHostRepo(record, mirror);
     await buildCheckout(record, mirror);
     this.options.log?.info({ repo: repo.name, threadKey, branch, baseCommit }, 'worktree created');
@@ -144,7 +146,11 @@ export class WorkspaceManager {
    * Throws away the checkout and the sandbox's git dir and lays them out again from the
    * thread branch's recorded head: whatever the sandbox left there (files, git state) is gone.
    */
-  private async rebuild(repo: string, key: string): Promise<void> {
+  private rebuild(repo: string, key: string): Promise<void> {
+    return this.withLock(`sandbox:${repo}/${key}`, () => this.rebuildNow(repo, key));
+  }
+
+  private async rebuildNow(repo: string, key: string): Promise<void> {
     await this.withLock(`${repo}/${key}`, async () => {
       const record = await this.records.read(repo, key);
       if (!record) return;
@@ -181,6 +187,8 @@ export class WorkspaceManager {
         await this.records.write({ ...current, head: next });
       },
       rebuild: () => this.rebuild(record.repo, record.key),
+      rebuildNow: () => this.rebuildNow(record.repo, record.key),
+      exclusive: <T>(work: () => Promise<T>) => this.withLock(`sandbox:${id}`, work),
       tmpRoot: join(this.options.dataDir, 'host-tmp'),
     };
     const paths = { ...record, root: record.path, mirror };
@@ -226,7 +234,7 @@ export class WorkspaceManager {
     // Re-check under the lock: an acquire may have just picked it up again.
     const used = this.lastUsed.get(recordId(record)) ?? 0;
     if ((this.running.get(recordId(record)) ?? 0) > 0 || used > record.lastUsedAt) return false;
-    await this.removeThreadFiles(record);
+    await this.withLock(`sandbox:${recordId(record)}`, () => this.removeThreadFiles(record));
     await this.records.remove(record.repo, record.key);
     this.lastUsed.delete(recordId(record));
     this.options.log?.info({ repo: record.repo, threadKey: record.threadKey }, 'worktree pruned');

@@ -128,6 +128,11 @@ describe('importing a change on the host', () => {
       /symlink pointing outside the repository/,
     ],
     [
+      'source with a NUL byte that git would show as "Binary files differ"',
+      () => patchFor((dir) => writeFileSync(join(dir, 'src', 'app.ts'), 'console.log("hidden");\n// \0\n')),
+      /looks like text but contains bytes/,
+    ],
+    [
       'a file over the size limit',
       () => patchFor((dir) => writeFileSync(join(dir, 'big.txt'), 'x'.repeat(4096))),
       /larger than the 1 KiB size limit/,

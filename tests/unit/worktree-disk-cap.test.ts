@@ -143,3 +143,33 @@ describe('measuring a tree (du, and the lstat walk used when du cannot)', () => 
     expect(walked.bytes).toBeLessThan((await measureDiskUsage([tree], Number.MAX_SAFE_INTEGER)).bytes);
   });
 });
+
+describe('host-side walks of a checkout and running commands', () => {
+  // Found by a red-team run: a Discard click rebuilt the checkout (rm -r by path) while a
+  // command in the same thread swapped a directory for a symlink to a host path, and the walk
+  // deleted host files. Commands and host walks of one thread now take turns.
+  it('waits for the thread’s running command before it rebuilds the checkout', async () => {
+    thread += 1;
+    const workspace = await manager.acquire(repo, `C9-race.${thread}`);
+    const victim = await mkdtemp(join(tmpdir(), 'shipmate-victim-'));
+    for (let index = 0; index < 20; index += 1) execFileSync('touch', [join(victim, `f${index}`)]);
+    await workspace.writeFile('d/keep.txt', 'x');
+    const order: string[] = [];
+    const swapping = workspace
+      .run(
+        'for i in $(seq 1 300); do mv d d.real && ln -s "$1" d && rm d && mv d.real d; done; echo swapped',
+        { argv: [victim] },
+      )
+      .then((result) => {
+        order.push('command');
+        return result;
+      });
+    const discarded = workspace.discard().then(() => order.push('discard'));
+    const [result] = await Promise.all([swapping, discarded]);
+    expect(result.stdout).toContain('swapped');
+    expect(order).toEqual(['command', 'discard']);
+    expect(execFileSync('ls', [victim], { encoding: 'utf8' }).split('\n').filter(Boolean)).toHaveLength(20);
+    expect(existsSync(join(workspace.root, 'd'))).toBe(false);
+    await rm(victim, { recursive: true, force: true });
+  });
+});
