@@ -1,19 +1,21 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createAgentJob, repoForThread } from './agent/agent-job.js';
+import { createAgentJob, modeSwitchAction, repoForThread } from './agent/agent-job.js';
 import { ModelClient } from './agent/model-client.js';
 import { type Config, loadConfig } from './config.js';
 import { createDigestsRoom } from './digests/index.js';
 import { ConfigError } from './errors.js';
 import { createForgeRoom } from './forge/forge-room.js';
-import { type ActionRoute, createActionHandler } from './handlers/action-handler.js';
+import { type ActionRoute, createActionHandler, createViewHandler } from './handlers/action-handler.js';
 import { createBudgetCommand } from './handlers/budget-command.js';
 import { createCommandJob } from './handlers/command-job.js';
 import { createMessageHandler } from './handlers/message-handler.js';
 import { createPermissionActions } from './handlers/permission-actions.js';
 import { createPermissionsCommand, effectiveDomains } from './handlers/permissions-command.js';
+import { routeTable } from './jobs/actions.js';
+import { copyOf } from './jobs/job-kinds.js';
 import { JobQueue } from './jobs/job-queue.js';
-import type { JobHandler } from './jobs/ports.js';
+import type { JobHandlers } from './jobs/ports.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import { createLogger, type Logger } from './log.js';
 import { createScriptsRoom } from './scripts/create-scripts-room.js';
@@ -71,13 +73,7 @@ async function main(): Promise<void> {
     await edge.start({
       onMessage: createMessageHandler({ queue, pool, threads, notifier, log, botUserId: edge.botUserId }),
       onAction: createActionHandler({ queue, pool, notifier, log, routes: actionRoutes }),
-      onViewSubmission: (submission) => {
-        const route = scripts.viewRoutes[submission.callbackId as 'script_save'];
-        if (!route) return;
-        setImmediate(() => {
-          route(submission).catch((error: unknown) => log.error({ err: error }, 'view-submission-failed'));
-        });
-      },
+      onViewSubmission: createViewHandler({ routes: { ...scripts.viewRoutes }, log }),
     });
   } catch (error) {
     exitOnStartFailure(log, error, config);
@@ -278,9 +274,9 @@ function buildRooms(core: Core) {
       const last = queue
         .inThread(channel, threadTs)
         .filter((job) => job.kind === 'agent' && job.status === 'succeeded')
-        .at(-1)?.result;
-      return last?.mode === 'plan' && typeof last.plan === 'string' && typeof last.planFor === 'string'
-        ? { request: last.planFor, plan: last.plan }
+        .at(-1);
+      return last?.kind === 'agent' && last.result?.mode === 'plan'
+        ? { request: last.result.planFor, plan: last.result.plan }
         : undefined;
     },
     answerActions: (jobId, toolCalls, hints) => scripts.proposeScriptAction(jobId, toolCalls, hints),
@@ -314,7 +310,7 @@ function buildRooms(core: Core) {
           ).choices[0]?.message.content ?? ''
       : undefined,
   });
-  const handlers: Record<string, JobHandler> = {
+  const handlers: JobHandlers = {
     agent,
     command: createCommandJob({
       ...digests.commandRoutes,
@@ -338,19 +334,16 @@ function buildActionRoutes(
     ...scripts.actionRoutes,
     ...forge.actionRoutes,
     ...createPermissionActions({ config, queue, pool, threads, grants, notifier, log }),
-    mode_switch: async (action) => {
-      const [jobId, mode] = action.value.split(':');
-      const original = jobId ? queue.get(jobId) : undefined;
-      if (!original || (mode !== 'change' && mode !== 'question')) return;
-      pool.cancel(original.id);
-      const job = queue.enqueue({
-        ...original,
-        userId: original.userId,
-        payload: { ...original.payload, mode },
-      });
-      log.info({ jobId: job.id, switchedFrom: original.id, mode }, 'job-mode-switched');
-      pool.submit(job);
-    },
+    ...routeTable(
+      modeSwitchAction.route(async ({ jobId, mode }) => {
+        const original = queue.get(jobId, 'agent');
+        if (!original) return;
+        pool.cancel(original.id);
+        const job = queue.enqueue(copyOf(original, { payload: { ...original.payload, mode } }));
+        log.info({ jobId: job.id, switchedFrom: original.id, mode }, 'job-mode-switched');
+        pool.submit(job);
+      }),
+    ),
   };
 }
 

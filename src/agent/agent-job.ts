@@ -1,6 +1,8 @@
 import type { Config, RepoConfig } from '../config.js';
 import { PermissionError } from '../errors.js';
 import { sandboxEnvFor } from '../forge/run-checks.js';
+import { defineAction, isRecordId } from '../jobs/actions.js';
+import type { AgentPayload, AgentResult } from '../jobs/job-kinds.js';
 import type { JobHandler, JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
 import type { ThreadStore } from '../storage/thread-store.js';
 import type { UsageStore } from '../storage/usage-store.js';
@@ -70,20 +72,49 @@ export interface AgentJobDeps {
   clock?: () => number;
 }
 
-export const modeSwitchAction = (jobId: string, mode: RequestMode): ReplyAction => ({
-  actionId: 'mode_switch',
-  label: mode === 'change' ? 'Treat as a change request' : 'Treat as a question',
-  value: `${jobId}:${mode}`,
+/** "Treat as a question / change request" on the status line; routed in main.ts. Value `jobId:mode`. */
+export const modeSwitchAction = defineAction({
+  id: 'mode_switch',
+  encode: ({ jobId, mode }: { jobId: string; mode: RequestMode }) => `${jobId}:${mode}`,
+  decode: (raw): { jobId: string; mode: RequestMode } | undefined => {
+    const [jobId = '', mode, ...rest] = raw.split(':');
+    if (rest.length > 0 || !isRecordId(jobId)) return undefined;
+    return mode === 'change' || mode === 'question' ? { jobId, mode } : undefined;
+  },
 });
 
+const modeSwitchButton = (jobId: string, mode: RequestMode): ReplyAction =>
+  modeSwitchAction.button(
+    { jobId, mode },
+    mode === 'change' ? 'Treat as a change request' : 'Treat as a question',
+  );
+
+/** A host as the model may ask for it (request_network_access), optionally with :port. */
+const hostPattern = /^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:\d{1,5})?$/;
+
+/** A network question's answer buttons; routed in src/handlers/permission-actions.ts. Value `jobId|domain`. */
+const networkQuestion = {
+  encode: ({ jobId, domain }: { jobId: string; domain: string }) => `${jobId}|${domain}`,
+  decode: (raw: string) => {
+    const [jobId = '', domain = '', ...rest] = raw.split('|');
+    if (rest.length > 0 || !isRecordId(jobId) || !hostPattern.test(domain)) return undefined;
+    return { jobId, domain };
+  },
+};
+export const permissionActions = {
+  once: defineAction({ id: 'perm_once', ...networkQuestion }),
+  always: defineAction({ id: 'perm_always', ...networkQuestion }),
+  deny: defineAction({ id: 'perm_deny', ...networkQuestion }),
+} as const;
+
 /** The job behind every mention that is not a command word. */
-export function createAgentJob(deps: AgentJobDeps): JobHandler {
+export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
   return async (context) => {
     const { job } = context;
     const clock = deps.clock ?? Date.now;
     const started = clock();
     if (!deps.model) return { reply: { markdown: modelMissingMessage } };
-    const request = String(job.payload.text ?? '');
+    const request = job.payload.text;
     const resolved = pickRepo(deps, job.channel, job.threadTs, request);
     if ('outcome' in resolved) return resolved.outcome;
     const picked = resolved;
@@ -95,18 +126,14 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
     if (approved) {
       picked.request = `${approved.request}\n\nThe person approved this plan; carry it out:\n${approved.plan}`;
     }
-    const mode: RequestMode = approved
-      ? 'change'
-      : job.payload.mode === 'change' || job.payload.mode === 'question'
-        ? job.payload.mode
-        : classifyRequest(picked.request);
+    const mode: RequestMode = approved ? 'change' : (job.payload.mode ?? classifyRequest(picked.request));
     const planning =
       mode === 'change' && !approved && job.payload.mode !== 'change' && isLargeRequest(picked.request);
     const other: RequestMode = mode === 'change' ? 'question' : 'change';
     const modeLine = planning
       ? `Taking this as a large change request about *${picked.repo.name}*: planning first.`
       : `Taking this as a ${mode === 'change' ? 'change request' : 'question'} about *${picked.repo.name}*.`;
-    context.progress(`${modeLine} Preparing a fresh checkout…`, [modeSwitchAction(job.id, other)]);
+    context.progress(`${modeLine} Preparing a fresh checkout…`, [modeSwitchButton(job.id, other)]);
 
     const defaultBranch = picked.repo.defaultBranch ?? (await deps.resolveDefaultBranch(picked.repo));
     const repo = { ...picked.repo, defaultBranch };
@@ -171,7 +198,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
       userId: job.userId,
       signal: context.signal,
       log: context.log,
-      progress: (text) => context.progress(`${modeLine} ${text}`, [modeSwitchAction(job.id, other)]),
+      progress: (text) => context.progress(`${modeLine} ${text}`, [modeSwitchButton(job.id, other)]),
       commandTimeoutMs: deps.config.limits.commandTimeoutSeconds * 1000,
       commandEnv: sandboxEnvFor(repo),
       extraDomains: access.allowed,
@@ -230,7 +257,8 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler {
           plan: answer,
           planFor: picked.request,
           steps: run.steps,
-          ...run.usage,
+          promptTokens: run.usage.promptTokens,
+          completionTokens: run.usage.completionTokens,
           cost: cost ?? null,
         },
         statusText: `Done: a plan for a change to *${repo.name}*; waiting for "go".`,
@@ -265,17 +293,16 @@ function blockedNote(sentences: string[], repo: string): string {
  * whose DNS now points inside, never reaches a command.
  */
 export async function networkAccess(
-  payload: Record<string, unknown>,
+  payload: Pick<AgentPayload, 'grants' | 'denied' | 'asked'>,
   storedAlways: string[],
   refuse: (domain: string) => Promise<string | undefined>,
 ) {
-  const list = (key: string) => (Array.isArray(payload[key]) ? (payload[key] as unknown[]).map(String) : []);
-  const refused = await refusedOf([...list('grants'), ...storedAlways], refuse);
+  const refused = await refusedOf([...(payload.grants ?? []), ...storedAlways], refuse);
   const usable = (domain: string) => !refused.includes(domain);
-  const once = list('grants').filter(usable);
+  const once = (payload.grants ?? []).filter(usable);
   const always = storedAlways.filter(usable);
-  const denied = list('denied');
-  const asked = list('asked');
+  const denied = payload.denied ?? [];
+  const asked = payload.asked ?? [];
   const unanswered = asked.filter(
     (domain) =>
       !once.includes(domain) && !denied.includes(domain) && !always.includes(domain) && usable(domain),
@@ -313,13 +340,12 @@ async function refusedOf(
 /** The job waits, without a worker slot, for a writer's answer in the thread. */
 function parkForAccess(
   jobId: string,
-  payload: Record<string, unknown>,
+  payload: AgentPayload,
   request: { domain: string; reason: string },
   answer: string,
   context: string,
-): JobOutcome {
-  const value = `${jobId}|${request.domain}`;
-  const asked = Array.isArray(payload.asked) ? payload.asked : [];
+): JobOutcome<'agent'> {
+  const value = { jobId, domain: request.domain };
   return {
     reply: {
       markdown: `${answer}\n\n**I need network access to \`${request.domain}\`** to continue: ${request.reason}\nA writer can allow it once, always for this repository, or deny it. I will wait 30 minutes, then carry on without it.`,
@@ -329,11 +355,11 @@ function parkForAccess(
       until: Date.now() + accessWaitMs,
       statusText: `Waiting for a writer to allow network access to \`${request.domain}\`.`,
       actions: [
-        { actionId: 'perm_once', label: 'Allow once', value, style: 'primary' },
-        { actionId: 'perm_always', label: 'Always for this repo', value },
-        { actionId: 'perm_deny', label: 'Deny', value, style: 'danger' },
+        permissionActions.once.button(value, 'Allow once', 'primary'),
+        permissionActions.always.button(value, 'Always for this repo'),
+        permissionActions.deny.button(value, 'Deny', 'danger'),
       ],
-      payload: { ...payload, asked: [...asked, request.domain] },
+      payload: { ...payload, asked: [...(payload.asked ?? []), request.domain] },
     },
   };
 }
@@ -362,10 +388,18 @@ function outcome(
   cost: number | undefined,
   mode: RequestMode,
   repo: string,
-): JobOutcome {
+): JobOutcome<'agent'> {
+  const result: AgentResult = {
+    mode,
+    repo,
+    steps: run.steps,
+    promptTokens: run.usage.promptTokens,
+    completionTokens: run.usage.completionTokens,
+    cost: cost ?? null,
+  };
   return {
     reply,
-    result: { mode, repo, steps: run.steps, ...run.usage, cost: cost ?? null },
+    result,
     statusText: `Done: ${mode === 'change' ? 'change request' : 'question'} about *${repo}*.`,
   };
 }
@@ -393,7 +427,7 @@ function pickRepo(
   channel: string,
   threadTs: string,
   text: string,
-): { repo: RepoConfig; request: string } | { outcome: JobOutcome } {
+): { repo: RepoConfig; request: string } | { outcome: JobOutcome<'agent'> } {
   const repos = deps.config.repos;
   if (repos.length === 0) {
     return {

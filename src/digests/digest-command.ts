@@ -1,7 +1,6 @@
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import type { CommandRoute } from '../handlers/command-job.js';
-import type { JobOutcome } from '../jobs/ports.js';
+import type { CommandOutcome, CommandRoute } from '../handlers/command-job.js';
 import type { DigestRunRecord, DigestScheduleRecord, DigestStore } from '../storage/digest-store.js';
 import type { DigestScheduler, RunResult } from './digest-scheduler.js';
 import { formatDateTime } from './format-time.js';
@@ -45,7 +44,7 @@ export function createDigestCommand(deps: DigestCommandDeps): CommandRoute<'dige
   };
 }
 
-function setSchedule(deps: DigestCommandDeps, channel: string, userId: string, args: string): JobOutcome {
+function setSchedule(deps: DigestCommandDeps, channel: string, userId: string, args: string): CommandOutcome {
   const parsed = parseSchedule(args);
   const configured = deps.config.digests.find((digest) => digest.channel === channel)?.timezone;
   const timezone = parsed.timezone ?? resolveTimeZone(configured ?? 'UTC');
@@ -67,7 +66,7 @@ function setSchedule(deps: DigestCommandDeps, channel: string, userId: string, a
   };
 }
 
-async function show(deps: DigestCommandDeps, channel: string): Promise<JobOutcome> {
+async function show(deps: DigestCommandDeps, channel: string): Promise<CommandOutcome> {
   const schedule = deps.store.get(channel);
   const runs = deps.store.recentRuns(channel, shownRuns);
   const timezone = schedule?.timezone ?? 'UTC';
@@ -113,7 +112,7 @@ async function runLine(deps: DigestCommandDeps, run: DigestRunRecord, timezone: 
   return `- ${when}${how}: **failed**: ${(run.error ?? 'unknown error').replace(/\s+/g, ' ').slice(0, 200)}`;
 }
 
-async function postNow(deps: DigestCommandDeps, channel: string): Promise<JobOutcome> {
+async function postNow(deps: DigestCommandDeps, channel: string): Promise<CommandOutcome> {
   const result: RunResult = await deps.scheduler.postNow(channel);
   const timezone = deps.store.get(channel)?.timezone ?? 'UTC';
   switch (result.status) {
@@ -148,7 +147,7 @@ async function postNow(deps: DigestCommandDeps, channel: string): Promise<JobOut
   }
 }
 
-function turnOff(deps: DigestCommandDeps, channel: string, userId: string): JobOutcome {
+function turnOff(deps: DigestCommandDeps, channel: string, userId: string): CommandOutcome {
   const changed = deps.store.turnOff(channel, userId);
   return {
     reply: {
@@ -160,7 +159,7 @@ function turnOff(deps: DigestCommandDeps, channel: string, userId: string): JobO
   };
 }
 
-function resume(deps: DigestCommandDeps, channel: string, userId: string): JobOutcome {
+function resume(deps: DigestCommandDeps, channel: string, userId: string): CommandOutcome {
   const schedule = deps.store.get(channel);
   if (!schedule) return { reply: { markdown: `This channel has no digest schedule. ${scheduleExamples}` } };
   if (schedule.status === 'active') {

@@ -1,6 +1,6 @@
 import type { RepoConfig } from '../config.js';
 import { describeError } from '../errors.js';
-import type { Job, JobQueue } from '../jobs/job-queue.js';
+import type { JobQueue, StoredJob } from '../jobs/job-queue.js';
 import type { Logger } from '../log.js';
 import type {
   ChangedScript,
@@ -83,11 +83,20 @@ export async function gatherFacts(
   return { channel, from, to, questions, pullRequests, scripts, commits, failedJobs, problems };
 }
 
-/** Agent jobs that answered a question, one line per thread (follow-ups counted). */
-async function answeredThreads(deps: GatherDeps, channel: string, jobs: Job[]): Promise<AnsweredThread[]> {
+/**
+ * Agent jobs that answered a question, one line per thread (follow-ups counted). Change
+ * requests, and plans that still wait for "go", are not answers. Replies that stored no
+ * result (no model or repository configured) still count, as they always have.
+ */
+async function answeredThreads(
+  deps: GatherDeps,
+  channel: string,
+  jobs: StoredJob[],
+): Promise<AnsweredThread[]> {
   const byThread = new Map<string, { question: string; answers: number }>();
   for (const job of jobs) {
-    if (job.kind !== 'agent' || job.status !== 'succeeded' || job.result?.mode === 'change') continue;
+    if (job.kind !== 'agent' || job.status !== 'succeeded') continue;
+    if (job.result?.mode === 'change' || job.result?.mode === 'plan') continue;
     const known = byThread.get(job.threadTs);
     if (known) known.answers += 1;
     else byThread.set(job.threadTs, { question: requestText(job), answers: 1 });
@@ -102,7 +111,7 @@ async function answeredThreads(deps: GatherDeps, channel: string, jobs: Job[]): 
   );
 }
 
-async function failedJobsOf(deps: GatherDeps, channel: string, jobs: Job[]): Promise<FailedJobFact[]> {
+async function failedJobsOf(deps: GatherDeps, channel: string, jobs: StoredJob[]): Promise<FailedJobFact[]> {
   const failed = jobs.filter((job) => job.status === 'failed' || job.status === 'interrupted');
   return Promise.all(
     failed.map(async (job, index) => ({
@@ -193,9 +202,10 @@ export function reposForChannel(repos: readonly RepoConfig[], channel: string): 
   return repos.length === 1 ? [...repos] : [];
 }
 
-function requestText(job: Job): string {
+function requestText(job: StoredJob): string {
+  if (job.kind === 'unreadable') return `(${job.storedKind} job)`;
   const text = job.payload.text;
-  return typeof text === 'string' && text.trim() ? text : `(${job.kind} job)`;
+  return text?.trim() ? text : `(${job.kind} job)`;
 }
 
 async function permalinkOrNothing(

@@ -1,20 +1,11 @@
+import type { CommandWord } from '../jobs/job-kinds.js';
+
 /**
  * Command words that shipmate handles without the model. Anything else is a request
- * for the agent. Matching is on the whole message after the mention is removed.
+ * for the agent. Matching is on the whole message after the mention is removed. The shape
+ * (`CommandWord`) is stored with command jobs, so its schema lives in src/jobs/job-kinds.ts.
  */
-export type CommandWord =
-  | { name: 'quiet' }
-  | { name: 'unquiet' }
-  | { name: 'help' }
-  | { name: 'cancel' }
-  | { name: 'permissions' }
-  | { name: 'scripts'; query: string }
-  | { name: 'script'; script: string }
-  | { name: 'run'; script: string; args: string }
-  | { name: 'delete-script'; script: string }
-  | { name: 'propose-script'; script: string }
-  | { name: 'digest'; args: string }
-  | { name: 'budget'; tokens: number | undefined };
+export type { CommandWord } from '../jobs/job-kinds.js';
 
 export function parseCommandWord(text: string): CommandWord | undefined {
   const words = text.trim().replace(/\s+/g, ' ');

@@ -1,6 +1,6 @@
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Notifier } from '../jobs/ports.js';
-import type { WorkerPool } from '../jobs/worker-pool.js';
+import { describeCancel, type WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../log.js';
 import type { ThreadStore } from '../storage/thread-store.js';
 import { type CommandWord, helpText, parseCommandWord, stripMention } from './command-words.js';
@@ -14,9 +14,6 @@ export interface MessageHandlerDeps {
   log: Logger;
   botUserId: () => string | undefined;
 }
-
-/** Job kinds the message handler creates; the job handlers are registered in main.ts. */
-export const jobKinds = { agent: 'agent', command: 'command' } as const;
 
 /**
  * Mentions, DMs and replies in followed threads. Runs before the ack, so it only decides,
@@ -34,14 +31,18 @@ export function createMessageHandler(deps: MessageHandlerDeps): (message: Incomi
       later(deps, () => runInline(deps, command, message, threadTs));
       return;
     }
-    const job = deps.queue.enqueueForMessage({
-      kind: command ? jobKinds.command : jobKinds.agent,
-      channel: message.channel,
-      threadTs,
-      messageTs: message.ts,
-      userId: message.user,
-      payload: { text, channelType: message.channelType, ...(command ? { command } : {}) },
-    });
+    const where = { channel: message.channel, threadTs, messageTs: message.ts, userId: message.user };
+    const job = command
+      ? deps.queue.enqueueForMessage({
+          kind: 'command',
+          ...where,
+          payload: { text, channelType: message.channelType, command },
+        })
+      : deps.queue.enqueueForMessage({
+          kind: 'agent',
+          ...where,
+          payload: { text, channelType: message.channelType },
+        });
     if (!job) {
       deps.log.debug({ channel: message.channel, ts: message.ts }, 'message-duplicate');
       return;
@@ -85,7 +86,7 @@ async function runInline(
       const active = deps.queue
         .inThread(message.channel, threadTs)
         .filter((job) => ['queued', 'running', 'waiting'].includes(job.status));
-      const outcomes = active.map((job) => deps.pool.cancel(job.id));
+      const outcomes = active.map((job) => describeCancel(deps.pool.cancel(job.id)));
       await deps.notifier.reply(thread, {
         markdown: outcomes.length > 0 ? outcomes.join(' ') : 'Nothing is running in this thread.',
       });

@@ -1,4 +1,6 @@
+import { permissionActions } from '../agent/agent-job.js';
 import { type Config, isWriter } from '../config.js';
+import { type ActionRoute, type IncomingAction, routeTable } from '../jobs/actions.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Notifier } from '../jobs/ports.js';
 import type { WorkerPool } from '../jobs/worker-pool.js';
@@ -6,7 +8,6 @@ import type { Logger } from '../log.js';
 import type { GrantStore } from '../storage/grant-store.js';
 import type { ThreadStore } from '../storage/thread-store.js';
 import { refuseReason } from '../workspace/network-address.js';
-import type { ActionRoute } from './action-handler.js';
 
 type Answer = 'once' | 'always' | 'deny';
 
@@ -24,11 +25,10 @@ export function createPermissionActions(deps: {
 }): Record<'perm_once' | 'perm_always' | 'perm_deny', ActionRoute> {
   const refuse = deps.refuse ?? ((domain: string) => refuseReason(domain));
   const answer =
-    (kind: Answer): ActionRoute =>
-    async (action) => {
-      const [jobId, domain] = action.value.split('|');
-      const clicked = jobId ? deps.queue.get(jobId) : undefined;
-      if (!clicked || !domain) return;
+    (kind: Answer) =>
+    async ({ jobId, domain }: { jobId: string; domain: string }, action: IncomingAction) => {
+      const clicked = deps.queue.get(jobId, 'agent');
+      if (!clicked) return;
       const thread = { channel: clicked.channel, threadTs: clicked.threadTs };
       if (!isWriter(deps.config, action.user)) {
         await deps.notifier.reply(thread, {
@@ -40,15 +40,14 @@ export function createPermissionActions(deps: {
       // (or a name whose DNS changed since) must not turn one click into a grant.
       const refused = kind === 'deny' ? undefined : await refuse(domain);
       // Read the job again after the lookup: another click may have answered meanwhile.
-      const job = deps.queue.get(clicked.id);
+      const job = deps.queue.get(clicked.id, 'agent');
       if (job?.status !== 'waiting') {
         await deps.notifier.reply(thread, { markdown: 'That question was already answered.' });
         return;
       }
-      const list = (key: string) =>
-        Array.isArray(job.payload[key]) ? (job.payload[key] as unknown[]).map(String) : [];
+      const { payload } = job;
       if (refused) {
-        deps.queue.updatePayload(job.id, { ...job.payload, denied: [...list('denied'), domain] });
+        deps.queue.updatePayload(job, { ...payload, denied: [...(payload.denied ?? []), domain] });
         deps.log.warn({ jobId: job.id, domain, answer: kind, by: action.user }, 'network-access-refused');
         deps.queue.requeue(job.id, { refundAttempt: true });
         deps.pool.kick();
@@ -58,9 +57,9 @@ export function createPermissionActions(deps: {
         return;
       }
       if (kind === 'once')
-        deps.queue.updatePayload(job.id, { ...job.payload, grants: [...list('grants'), domain] });
+        deps.queue.updatePayload(job, { ...payload, grants: [...(payload.grants ?? []), domain] });
       if (kind === 'deny')
-        deps.queue.updatePayload(job.id, { ...job.payload, denied: [...list('denied'), domain] });
+        deps.queue.updatePayload(job, { ...payload, denied: [...(payload.denied ?? []), domain] });
       const repo = deps.threads.get(job.channel, job.threadTs)?.repo;
       if (kind === 'always' && repo) deps.grants.grant(repo, domain, action.user);
       deps.log.info({ jobId: job.id, domain, answer: kind, by: action.user }, 'network-access-answered');
@@ -73,5 +72,9 @@ export function createPermissionActions(deps: {
       }[kind];
       await deps.notifier.reply(thread, { markdown: said });
     };
-  return { perm_once: answer('once'), perm_always: answer('always'), perm_deny: answer('deny') };
+  return routeTable(
+    permissionActions.once.route(answer('once')),
+    permissionActions.always.route(answer('always')),
+    permissionActions.deny.route(answer('deny')),
+  );
 }

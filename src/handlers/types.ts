@@ -1,3 +1,5 @@
+import type { IncomingAction, IncomingViewSubmission } from '../jobs/actions.js';
+
 /** A Slack message, reduced by src/slack/ to what the handlers need. */
 export interface IncomingMessage {
   channel: string;
@@ -12,24 +14,8 @@ export interface IncomingMessage {
   mentioned: boolean;
 }
 
-/** A button click, reduced to what the handlers need. */
-export interface IncomingAction {
-  actionId: string;
-  value: string;
-  user: string;
-  channel: string;
-  messageTs: string;
-  threadTs: string | undefined;
-  triggerId: string | undefined;
-}
-
-/** A modal form submission. */
-export interface IncomingViewSubmission {
-  callbackId: string;
-  user: string;
-  privateMetadata: string;
-  values: Record<string, string>;
-}
+/** A button click and a modal submission; defined next to the codecs that read their values. */
+export type { IncomingAction, IncomingViewSubmission } from '../jobs/actions.js';
 
 /** What the Slack edge calls; each call must return quickly (it runs before the ack). */
 export interface InboundHandlers {

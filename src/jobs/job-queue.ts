@@ -1,48 +1,29 @@
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
 import type { Database } from '../storage/database.js';
+import {
+  isJobKind,
+  type JobColumns,
+  type JobKind,
+  type JobOf,
+  type JobStatus,
+  jobKinds,
+  type NewJob,
+  type PayloadOf,
+  type ResultOf,
+  type StoredJob,
+} from './job-kinds.js';
 
-export type JobStatus =
-  | 'queued'
-  | 'running'
-  | 'waiting'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'interrupted';
-
-export interface Job {
-  id: string;
-  seq: number;
-  kind: string;
-  status: JobStatus;
-  channel: string;
-  threadTs: string;
-  messageTs: string;
-  userId: string;
-  payload: Record<string, unknown>;
-  attempts: number;
-  maxAttempts: number;
-  statusTs: string | undefined;
-  cancelRequested: boolean;
-  waitUntil: number | undefined;
-  result: Record<string, unknown> | undefined;
-  errorCode: string | undefined;
-  errorMessage: string | undefined;
-  referenceId: string | undefined;
-  createdAt: number;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-}
-
-export interface NewJob {
-  kind: string;
-  channel: string;
-  threadTs: string;
-  messageTs: string;
-  userId: string;
-  payload?: Record<string, unknown>;
-  maxAttempts?: number;
-}
+export type {
+  Job,
+  JobColumns,
+  JobKind,
+  JobOf,
+  JobStatus,
+  NewJob,
+  StoredJob,
+  UnreadableJob,
+} from './job-kinds.js';
 
 export type CancelOutcome = 'cancelled' | 'cancel-requested' | 'already-finished' | 'not-found';
 
@@ -64,7 +45,7 @@ export class JobQueue {
   }
 
   /** Records a Slack message once; returns undefined when (channel, ts) was seen before. */
-  enqueueForMessage(input: NewJob): Job | undefined {
+  enqueueForMessage<K extends JobKind>(input: NewJob<K>): JobOf<K> | undefined {
     return this.db.transaction(() => {
       const now = this.clock();
       const inserted = this.db
@@ -87,20 +68,24 @@ export class JobQueue {
     return result.changes > 0;
   }
 
-  enqueue(input: NewJob): Job {
+  enqueue<K extends JobKind>(input: NewJob<K>): JobOf<K> {
     return this.insert(input, this.clock());
   }
 
-  get(id: string): Job | undefined {
+  /** Any row, readable or not; with `kind`, only a readable job of that kind. */
+  get(id: string): StoredJob | undefined;
+  get<K extends JobKind>(id: string, kind: K): JobOf<K> | undefined;
+  get(id: string, kind?: JobKind): StoredJob | undefined {
     const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id);
-    return row ? toJob(row as JobRow) : undefined;
+    const job = row ? toJob(row as JobRow) : undefined;
+    return kind === undefined || job?.kind === kind ? job : undefined;
   }
 
   /**
    * Claims the oldest queued job whose thread has nothing running or waiting, so a
    * thread's follow-ups run in order while other threads proceed in parallel.
    */
-  claimNext(owner: string, leaseMs: number): Job | undefined {
+  claimNext(owner: string, leaseMs: number): StoredJob | undefined {
     return this.db.transaction(() => {
       const now = this.clock();
       const row = this.db
@@ -130,8 +115,10 @@ export class JobQueue {
       .run(this.clock() + leaseMs, id, owner);
   }
 
-  complete(id: string, result: Record<string, unknown> = {}): void {
-    this.finish(id, 'succeeded', { result });
+  /** The result is checked against the kind's schema before it is stored: never write what cannot be read. */
+  complete<K extends JobKind>(job: Pick<JobOf<K>, 'id' | 'kind'>, result?: ResultOf<K>): void {
+    const stored = result === undefined ? undefined : checked(job.kind, 'result', result);
+    this.finish(job.id, 'succeeded', stored === undefined ? {} : { result: stored });
   }
 
   fail(id: string, error: { code: string; message: string; referenceId: string }): void {
@@ -161,8 +148,10 @@ export class JobQueue {
     this.db.prepare('UPDATE jobs SET status_ts = ? WHERE id = ?').run(ts, id);
   }
 
-  updatePayload(id: string, payload: Record<string, unknown>): void {
-    this.db.prepare('UPDATE jobs SET payload = ? WHERE id = ?').run(JSON.stringify(payload), id);
+  updatePayload<K extends JobKind>(job: Pick<JobOf<K>, 'id' | 'kind'>, payload: PayloadOf<K>): void {
+    this.db
+      .prepare('UPDATE jobs SET payload = ? WHERE id = ? AND kind = ?')
+      .run(checked(job.kind, 'payload', payload), job.id, job.kind);
   }
 
   /** Parks a running job (waiting for a person) without holding a worker slot. */
@@ -186,7 +175,7 @@ export class JobQueue {
   }
 
   /** Waiting jobs whose time ran out. */
-  expiredWaits(): Job[] {
+  expiredWaits(): StoredJob[] {
     return this.rows(
       `SELECT * FROM jobs WHERE status = 'waiting' AND wait_until <= ? ORDER BY seq`,
       this.clock(),
@@ -197,7 +186,7 @@ export class JobQueue {
    * After a crash: running jobs whose lease expired (or all running, at start of the only
    * process) go back to the queue while attempts remain, otherwise become 'interrupted'.
    */
-  recover(options: { all: boolean }): { retried: Job[]; interrupted: Job[] } {
+  recover(options: { all: boolean }): { retried: StoredJob[]; interrupted: StoredJob[] } {
     return this.db.transaction(() => {
       const stale = options.all
         ? this.rows(`SELECT * FROM jobs WHERE status = 'running' ORDER BY seq`)
@@ -205,8 +194,8 @@ export class JobQueue {
             `SELECT * FROM jobs WHERE status = 'running' AND lease_until < ? ORDER BY seq`,
             this.clock(),
           );
-      const retried: Job[] = [];
-      const interrupted: Job[] = [];
+      const retried: StoredJob[] = [];
+      const interrupted: StoredJob[] = [];
       for (const job of stale) {
         if (job.attempts < job.maxAttempts) {
           this.requeue(job.id);
@@ -249,7 +238,7 @@ export class JobQueue {
   }
 
   /** Jobs in a thread, oldest first. */
-  inThread(channel: string, threadTs: string): Job[] {
+  inThread(channel: string, threadTs: string): StoredJob[] {
     return this.rows(
       'SELECT * FROM jobs WHERE channel = ? AND thread_ts = ? ORDER BY seq',
       channel,
@@ -258,7 +247,7 @@ export class JobQueue {
   }
 
   /** Finished jobs in a time window, for digests. */
-  finishedBetween(from: number, to: number, channel?: string): Job[] {
+  finishedBetween(from: number, to: number, channel?: string): StoredJob[] {
     return channel
       ? this.rows(
           'SELECT * FROM jobs WHERE finished_at >= ? AND finished_at < ? AND channel = ? ORDER BY seq',
@@ -269,8 +258,9 @@ export class JobQueue {
       : this.rows('SELECT * FROM jobs WHERE finished_at >= ? AND finished_at < ? ORDER BY seq', from, to);
   }
 
-  private insert(input: NewJob, now: number): Job {
+  private insert<K extends JobKind>(input: NewJob<K>, now: number): JobOf<K> {
     const id = newJobId(now);
+    const payload = checked(input.kind, 'payload', input.payload);
     this.db
       .prepare(
         `INSERT INTO jobs (id, seq, kind, status, channel, thread_ts, message_ts, user_id, payload, max_attempts, created_at)
@@ -283,18 +273,20 @@ export class JobQueue {
         input.threadTs,
         input.messageTs,
         input.userId,
-        JSON.stringify(input.payload ?? {}),
+        payload,
         input.maxAttempts ?? 2,
         now,
       );
-    return this.get(id)!;
+    const job = this.get(id, input.kind);
+    if (!job) throw new Error(`job ${id} could not be read back`);
+    return job;
   }
 
   private finish(
     id: string,
     status: JobStatus,
     extra: {
-      result?: Record<string, unknown>;
+      result?: string;
       error?: { code: string; message: string; referenceId: string };
     },
   ): void {
@@ -306,7 +298,7 @@ export class JobQueue {
       .run(
         status,
         this.clock(),
-        extra.result ? JSON.stringify(extra.result) : null,
+        extra.result ?? null,
         extra.error?.code ?? null,
         extra.error?.message ?? null,
         extra.error?.referenceId || null,
@@ -314,7 +306,7 @@ export class JobQueue {
       );
   }
 
-  private rows(sql: string, ...params: unknown[]): Job[] {
+  private rows(sql: string, ...params: unknown[]): StoredJob[] {
     return (this.db.prepare(sql).all(...params) as JobRow[]).map(toJob);
   }
 }
@@ -348,23 +340,20 @@ interface JobRow {
   finished_at: number | null;
 }
 
-function toJob(row: JobRow): Job {
-  return {
+function toJob(row: JobRow): StoredJob {
+  const columns: JobColumns = {
     id: row.id,
     seq: row.seq,
-    kind: row.kind,
     status: row.status,
     channel: row.channel,
     threadTs: row.thread_ts,
     messageTs: row.message_ts,
     userId: row.user_id,
-    payload: parseObject(row.payload) ?? {},
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
     statusTs: row.status_ts ?? undefined,
     cancelRequested: row.cancel_requested === 1,
     waitUntil: row.wait_until ?? undefined,
-    result: parseObject(row.result),
     errorCode: row.error_code ?? undefined,
     errorMessage: row.error_message ?? undefined,
     referenceId: row.reference_id ?? undefined,
@@ -372,13 +361,48 @@ function toJob(row: JobRow): Job {
     startedAt: row.started_at ?? undefined,
     finishedAt: row.finished_at ?? undefined,
   };
+  const unreadable = (problem: string): StoredJob => ({
+    ...columns,
+    kind: 'unreadable',
+    storedKind: row.kind,
+    problem,
+  });
+  if (!isJobKind(row.kind)) return unreadable(`unknown job kind "${row.kind}"`);
+  const schemas = jobKinds[row.kind];
+  const payload = parseColumn(schemas.payload, row.payload);
+  if (!payload.ok) return unreadable(`payload: ${payload.problem}`);
+  // Rows finished before results were typed stored {} for "no result".
+  const result =
+    row.result === null || row.result === '{}' ? undefined : parseColumn(schemas.result, row.result);
+  if (result && !result.ok) return unreadable(`result: ${result.problem}`);
+  // The kind and the schemas it was parsed with come from the same entry of jobKinds.
+  return { ...columns, kind: row.kind, payload: payload.value, result: result?.value } as StoredJob;
 }
 
-/** JSON columns are written only by this module, but are still checked to be objects. */
-function parseObject(text: string | null): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  const value: unknown = JSON.parse(text);
-  return value && typeof value === 'object' && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
+/** JSON columns are written only by this module, but another version may have written them. */
+function parseColumn(
+  schema: z.ZodType,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: 'not JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, problem: `${issue?.path.join('.') || '(top)'}: ${issue?.message ?? 'invalid'}` };
+}
+
+/** The JSON to store, after checking it against the kind's schema; a mismatch is a bug, so it throws. */
+function checked(kind: JobKind, column: 'payload' | 'result', value: unknown): string {
+  const parsed = jobKinds[kind][column].safeParse(value);
+  if (!parsed.success) {
+    throw new Error(
+      `refusing to store a ${kind} ${column} that does not fit its schema: ${parsed.error.message}`,
+    );
+  }
+  return JSON.stringify(parsed.data);
 }

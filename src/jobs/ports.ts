@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { Job } from './job-queue.js';
+import type { JobKind, JobOf, PayloadOf, ResultOf } from './job-kinds.js';
 
 /** Where a job talks: a Slack thread, named without Slack's wire format. */
 export interface ThreadRef {
@@ -44,22 +44,25 @@ export interface Notifier {
   reply(thread: ThreadRef, reply: Reply): Promise<string | undefined>;
 }
 
-export interface JobContext {
-  job: Job;
+export interface JobContext<K extends JobKind = JobKind> {
+  job: JobOf<K>;
   signal: AbortSignal;
   log: Logger;
   /** One line for the status message ("Running `npm test`…"). */
   progress(text: string, actions?: ReplyAction[]): void;
 }
 
-export interface JobOutcome {
+export interface JobOutcome<K extends JobKind> {
   reply?: Reply;
-  /** Stored with the job (usage, PR url, …) for digests and follow-ups. */
-  result?: Record<string, unknown>;
+  /** Stored with the job (usage, mode, plan, …) for digests and follow-ups; checked against the kind's schema. */
+  result?: ResultOf<K>;
   /** Final line for the status message; defaults to "Done". */
   statusText?: string;
   /** Wait for a person (permission prompt) without holding a worker slot. */
-  park?: { until: number; statusText: string; actions?: ReplyAction[]; payload?: Record<string, unknown> };
+  park?: { until: number; statusText: string; actions?: ReplyAction[]; payload?: PayloadOf<K> };
 }
 
-export type JobHandler = (context: JobContext) => Promise<JobOutcome>;
+export type JobHandler<K extends JobKind> = (context: JobContext<K>) => Promise<JobOutcome<K>>;
+
+/** One handler per job kind: a missing kind, or one that does not exist, does not compile. */
+export type JobHandlers = { [K in JobKind]: JobHandler<K> };

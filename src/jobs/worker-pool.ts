@@ -1,35 +1,53 @@
 import { AppError, CancelledError, newReferenceId } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Job, JobQueue } from './job-queue.js';
-import type { JobHandler, JobOutcome, Notifier, ReplyAction, StatusView, ThreadRef } from './ports.js';
+import { defineAction, recordIdCodec } from './actions.js';
+import {
+  type JobColumns,
+  type JobKind,
+  type JobOf,
+  type StoredJob,
+  type UnreadableJob,
+  unreadableJobMessage,
+} from './job-kinds.js';
+import type { CancelOutcome, JobQueue } from './job-queue.js';
+import type { JobContext, JobHandlers, JobOutcome, Notifier, StatusView, ThreadRef } from './ports.js';
 
 export interface WorkerPoolOptions {
   queue: JobQueue;
   notifier: Notifier;
-  handlers: Record<string, JobHandler>;
+  handlers: JobHandlers;
   concurrency: number;
   log: Logger;
   owner?: string;
   leaseMs?: number;
   clock?: () => number;
   /** Called with the job and its final status; used by tests, benches and the playground. */
-  onFinished?: (job: Job) => void;
+  onFinished?: (job: StoredJob) => void;
 }
 
-export const cancelAction = (jobId: string): ReplyAction => ({
-  actionId: 'job_cancel',
-  label: 'Cancel',
-  value: jobId,
-  style: 'danger',
-});
+/** On every status message; the value is the job id. Routed in src/handlers/action-handler.ts. */
+export const cancelJobAction = defineAction({ id: 'job_cancel', ...recordIdCodec });
+/** Under a failure; the value is the failed job's id. */
+export const retryJobAction = defineAction({ id: 'job_retry', ...recordIdCodec });
+
+const cancelButton = (jobId: string) => cancelJobAction.button(jobId, 'Cancel', 'danger');
+const retryButton = (jobId: string) => retryJobAction.button(jobId, 'Retry');
 
 const startText = 'Looking into it…';
 
-export const retryAction = (jobId: string): ReplyAction => ({
-  actionId: 'job_retry',
-  label: 'Retry',
-  value: jobId,
-});
+/** The one sentence for each way a cancel can end, for the thread. */
+export function describeCancel(outcome: CancelOutcome): string {
+  switch (outcome) {
+    case 'cancelled':
+      return 'Cancelled.';
+    case 'cancel-requested':
+      return 'Stopping…';
+    case 'already-finished':
+      return 'That job already finished.';
+    case 'not-found':
+      return 'I could not find that job.';
+  }
+}
 
 /**
  * Runs queued jobs: a global limit, one job per thread at a time (the queue's claim rule),
@@ -75,7 +93,7 @@ export class WorkerPool {
   }
 
   /** Tells the thread the job is queued (👀 + status message with Cancel), then starts it when a slot is free. */
-  submit(job: Job): void {
+  submit(job: StoredJob): void {
     const announced = this.announce(job).finally(() => this.announcing.delete(job.id));
     this.announcing.set(job.id, announced);
     this.kick();
@@ -90,21 +108,18 @@ export class WorkerPool {
     }
   }
 
-  /** Cancel from a button or command. Returns a sentence for the person who asked. */
-  cancel(jobId: string): string {
+  /** Cancel from a button or command. `describeCancel` turns the outcome into the thread's sentence. */
+  cancel(jobId: string): CancelOutcome {
     const outcome = this.options.queue.requestCancel(jobId);
     const job = this.options.queue.get(jobId);
     if (outcome === 'cancelled' && job) {
-      void this.safely(() => this.updateStatus(job, { text: 'Cancelled.' }));
+      void this.safely(() => this.updateStatus(job, { text: describeCancel(outcome) }));
       this.kick();
-      return 'Cancelled.';
     }
     if (outcome === 'cancel-requested') {
       this.running.get(jobId)?.controller.abort(new CancelledError());
-      return 'Stopping…';
     }
-    if (outcome === 'already-finished') return 'That job already finished.';
-    return 'I could not find that job.';
+    return outcome;
   }
 
   /** SIGTERM: stop claiming, give running jobs the grace period, then put the rest back in the queue. */
@@ -124,7 +139,7 @@ export class WorkerPool {
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   }
 
-  private startJob(job: Job): void {
+  private startJob(job: StoredJob): void {
     // Logged at claim time, synchronously: the order jobs leave the queue in.
     this.options.log.debug({ jobId: job.id, channel: job.channel, threadTs: job.threadTs }, 'job-claimed');
     const controller = new AbortController();
@@ -135,10 +150,14 @@ export class WorkerPool {
     this.running.set(job.id, { controller, done });
   }
 
-  private async runJob(claimed: Job, controller: AbortController): Promise<void> {
+  private async runJob(claimed: StoredJob, controller: AbortController): Promise<void> {
     await this.announcing.get(claimed.id);
     const job = this.options.queue.get(claimed.id) ?? claimed;
     const log = this.options.log.child({ jobId: job.id, channel: job.channel, threadTs: job.threadTs });
+    if (job.kind === 'unreadable') {
+      await this.failUnreadable(job, log);
+      return;
+    }
     const heartbeat = setInterval(
       () => {
         this.options.queue.heartbeat(job.id, this.owner, this.leaseMs);
@@ -150,21 +169,18 @@ export class WorkerPool {
     const started = this.clock();
     log.info({ kind: job.kind, attempt: job.attempts }, 'job-started');
     try {
-      const handler = this.options.handlers[job.kind];
-      if (!handler) throw new AppError('job-kind-unknown', `no handler for job kind ${job.kind}`);
       if (this.announcedText.get(job.id) !== startText) {
         // Not awaited: status updates are rate limited per workspace and must never hold up the work.
-        void this.safely(() => this.updateStatus(job, { text: startText, actions: [cancelAction(job.id)] }));
+        void this.safely(() => this.updateStatus(job, { text: startText, actions: [cancelButton(job.id)] }));
       }
       this.announcedText.delete(job.id);
-      const outcome = await handler({
-        job,
+      const outcome = await this.handle(job, {
         signal: controller.signal,
         log,
         progress: (text, actions) => {
           if (controller.signal.aborted) return;
           void this.safely(() =>
-            this.updateStatus(job, { text, actions: [...(actions ?? []), cancelAction(job.id)] }),
+            this.updateStatus(job, { text, actions: [...(actions ?? []), cancelButton(job.id)] }),
           );
         },
       });
@@ -179,16 +195,40 @@ export class WorkerPool {
     }
   }
 
-  private async finishJob(job: Job, outcome: JobOutcome, started: number, log: Logger): Promise<void> {
+  /** The kind's own handler, with the job typed by its kind. */
+  private handle<K extends JobKind>(
+    job: JobOf<K>,
+    context: Omit<JobContext<K>, 'job'>,
+  ): Promise<JobOutcome<K>> {
+    const handler = this.options.handlers[job.kind];
+    return handler({ ...context, job });
+  }
+
+  /** A row another version wrote: fail it with a plain sentence, no Retry (it would fail the same way). */
+  private async failUnreadable(job: UnreadableJob, log: Logger): Promise<void> {
+    this.options.queue.fail(job.id, { code: 'job-unreadable', message: job.problem, referenceId: '' });
+    log.warn({ storedKind: job.storedKind, problem: job.problem }, 'job-unreadable');
+    await this.safely(() => this.options.notifier.reply(thread(job), { markdown: unreadableJobMessage }));
+    void this.safely(() => this.updateStatus(job, { text: 'Failed.' }));
+    const final = this.options.queue.get(job.id);
+    if (final) this.options.onFinished?.(final);
+  }
+
+  private async finishJob<K extends JobKind>(
+    job: JobOf<K>,
+    outcome: JobOutcome<K>,
+    started: number,
+    log: Logger,
+  ): Promise<void> {
     if (outcome.park) {
-      if (outcome.park.payload) this.options.queue.updatePayload(job.id, outcome.park.payload);
+      if (outcome.park.payload) this.options.queue.updatePayload(job, outcome.park.payload);
       this.options.queue.park(job.id, outcome.park.until);
       if (outcome.reply) await this.options.notifier.reply(thread(job), outcome.reply);
       await this.updateStatus(job, { text: outcome.park.statusText, actions: outcome.park.actions });
       log.info({ until: outcome.park.until }, 'job-parked');
       return;
     }
-    this.options.queue.complete(job.id, outcome.result ?? {});
+    this.options.queue.complete(job, outcome.result);
     const seconds = Math.max(1, Math.round((this.clock() - started) / 1000));
     if (outcome.reply) await this.options.notifier.reply(thread(job), outcome.reply);
     // Not awaited: the status line is throttled per message and must not hold the worker slot.
@@ -196,7 +236,7 @@ export class WorkerPool {
     log.info({ durationMs: this.clock() - started }, 'job-succeeded');
   }
 
-  private async failJob(job: Job, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
+  private async failJob(job: StoredJob, error: unknown, signal: AbortSignal, log: Logger): Promise<void> {
     const current = this.options.queue.get(job.id);
     if (current?.status === 'queued') {
       log.info('job-requeued-for-restart');
@@ -226,13 +266,13 @@ export class WorkerPool {
     await this.safely(() =>
       this.options.notifier.reply(thread(job), {
         markdown: `${userMessage}\n\nTo try again, press **Retry** or mention me with the request. Reference: \`${referenceId}\``,
-        actions: [retryAction(job.id)],
+        actions: [retryButton(job.id)],
       }),
     );
     void this.safely(() => this.updateStatus(job, { text: `Failed (reference ${referenceId}).` }));
   }
 
-  private async announce(job: Job): Promise<void> {
+  private async announce(job: StoredJob): Promise<void> {
     await this.safely(() => this.options.notifier.acknowledge(job.channel, job.messageTs));
     const ahead = this.options.queue.positionOf(job.id);
     const threadBusy = this.options.queue
@@ -245,22 +285,22 @@ export class WorkerPool {
         : startText;
     this.announcedText.set(job.id, text);
     const ts = await this.safely(() =>
-      this.options.notifier.postStatus(thread(job), { text, actions: [cancelAction(job.id)] }),
+      this.options.notifier.postStatus(thread(job), { text, actions: [cancelButton(job.id)] }),
     );
     if (ts) this.options.queue.setStatusTs(job.id, ts);
   }
 
-  private async updateStatus(job: Job, view: StatusView): Promise<void> {
+  private async updateStatus(job: JobColumns, view: StatusView): Promise<void> {
     const statusTs = this.options.queue.get(job.id)?.statusTs ?? job.statusTs;
     if (!statusTs) return;
     await this.options.notifier.updateStatus(thread(job), statusTs, view);
   }
 
-  private async reportInterrupted(job: Job): Promise<void> {
+  private async reportInterrupted(job: StoredJob): Promise<void> {
     await this.options.notifier.reply(thread(job), {
       markdown:
         'shipmate was restarted while working on this and could not finish it. Press **Retry** or mention me again.',
-      actions: [retryAction(job.id)],
+      actions: [retryButton(job.id)],
     });
     void this.safely(() => this.updateStatus(job, { text: 'Interrupted.' }));
   }
@@ -283,6 +323,6 @@ export class WorkerPool {
   }
 }
 
-function thread(job: Job): ThreadRef {
+function thread(job: JobColumns): ThreadRef {
   return { channel: job.channel, threadTs: job.threadTs };
 }

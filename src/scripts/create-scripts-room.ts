@@ -5,14 +5,14 @@ import { createRunScriptTool } from '../agent/tools/run-script.js';
 import { createSaveScriptTool } from '../agent/tools/save-script.js';
 import { createSearchScriptsTool } from '../agent/tools/search-scripts.js';
 import type { Config } from '../config.js';
-import type { ActionRoute } from '../handlers/action-handler.js';
+import type { ActionRoute, ViewRoute } from '../jobs/actions.js';
 import type { ReplyAction } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../storage/database.js';
 import { ScriptStore } from '../storage/script-store.js';
 import type { ModalOpener, ResolveRepo, ScriptProposer, ThreadReplier } from './ports.js';
 import type { ToolCallRecord } from './propose-draft.js';
-import { createProposeScriptAction, createSaveFlow, type ViewRoute } from './save-flow.js';
+import { createProposeScriptAction, createSaveFlow } from './save-flow.js';
 import { createScriptCommands, type ScriptCommandRoutes } from './script-commands.js';
 import { ScriptLibrary } from './script-library.js';
 

@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ThreadHistory } from '../agent/ports.js';
 import { type Config, isWriter } from '../config.js';
-import type { ActionRoute } from '../handlers/action-handler.js';
-import type { IncomingViewSubmission } from '../handlers/types.js';
+import {
+  type ActionRoute,
+  defineAction,
+  defineView,
+  recordIdCodec,
+  routeTable,
+  type ViewRoute,
+} from '../jobs/actions.js';
 import type { ReplyAction, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import { allRepos, type ScriptDraft, type ScriptStore } from '../storage/script-store.js';
@@ -13,9 +19,19 @@ import { inlineText } from './script-commands.js';
 import { forbiddenSaveMessage, type SaveResult, type ScriptLibrary } from './script-library.js';
 import { formatParameter, parseParameterLines, usageLine } from './script-rules.js';
 
-export const saveOpenActionId = 'script_save_open';
-export const updateConfirmActionId = 'script_update_confirm';
-export const saveCallbackId = 'script_save';
+/** "Save as team script" under an answer; the value is the draft id (the job id). */
+export const saveOpenAction = defineAction({ id: 'script_save_open', ...recordIdCodec });
+/** "Update <name>" when the name is taken; the value is the pending draft's id. */
+export const updateConfirmAction = defineAction({ id: 'script_update_confirm', ...recordIdCodec });
+/** The save form; its metadata says which draft and thread it belongs to. */
+export const saveView = defineView({
+  id: 'script_save',
+  schema: z.object({
+    draftId: z.string().min(1),
+    channel: z.string().min(1),
+    threadTs: z.string().min(1),
+  }),
+});
 
 export interface SaveFlowDeps {
   library: ScriptLibrary;
@@ -28,13 +44,7 @@ export interface SaveFlowDeps {
   log: Logger;
 }
 
-export type ViewRoute = (submission: IncomingViewSubmission) => Promise<void>;
-
-const metadataSchema = z.object({
-  draftId: z.string().min(1),
-  channel: z.string().min(1),
-  threadTs: z.string().min(1),
-});
+export type { ViewRoute } from '../jobs/actions.js';
 
 /**
  * After an agent answer: a "Save as team script" button when one of its shell commands
@@ -58,20 +68,20 @@ export function createProposeScriptAction(store: ScriptStore) {
       channel: hints.channel,
       threadTs: hints.threadTs,
     });
-    return { actionId: saveOpenActionId, label: 'Save as team script', value: jobId };
+    return saveOpenAction.button(jobId, 'Save as team script');
   };
 }
 
 export function createSaveFlow(deps: SaveFlowDeps): {
-  actionRoutes: Record<typeof saveOpenActionId | typeof updateConfirmActionId, ActionRoute>;
-  viewRoutes: Record<typeof saveCallbackId, ViewRoute>;
+  actionRoutes: Record<typeof saveOpenAction.id | typeof updateConfirmAction.id, ActionRoute>;
+  viewRoutes: Record<typeof saveView.id, ViewRoute>;
 } {
   const say = (thread: ThreadRef, markdown: string, actions?: ReplyAction[]) =>
     deps.notifier.reply(thread, { markdown, ...(actions ? { actions } : {}) });
 
-  const openForm: ActionRoute = async (action) => {
+  const openForm = saveOpenAction.route(async (draftId, action) => {
     const thread = { channel: action.channel, threadTs: action.threadTs ?? action.messageTs };
-    const draft = deps.store.draft(action.value);
+    const draft = deps.store.draft(draftId);
     if (!draft)
       return void (await say(thread, 'That draft is no longer available; ask me to save the script again.'));
     if (!isWriter(deps.config, action.user)) return void (await say(thread, forbiddenSaveMessage));
@@ -83,15 +93,9 @@ export function createSaveFlow(deps: SaveFlowDeps): {
     }
     const scope = draft.scope ?? (await deps.resolveRepo(thread.channel, thread.threadTs))?.name ?? 'all';
     await deps.modals.open(action.triggerId, saveForm(draft, scope === allRepos ? 'all' : scope, thread));
-  };
+  });
 
-  const submit: ViewRoute = async (submission) => {
-    const meta = metadataSchema.safeParse(safeJson(submission.privateMetadata));
-    if (!meta.success) {
-      deps.log.warn({ callbackId: submission.callbackId }, 'script-save-metadata-invalid');
-      return;
-    }
-    const { draftId, channel, threadTs } = meta.data;
+  const submit = saveView.route(async ({ draftId, channel, threadTs }, submission) => {
     const thread = { channel, threadTs };
     const values = submission.values;
     const parsed = parseParameterLines(values.parameters ?? '');
@@ -136,23 +140,16 @@ export function createSaveFlow(deps: SaveFlowDeps): {
       return void (await say(
         thread,
         `A team script called \`${result.existing.name}\` already exists (“${inlineText(result.existing.description)}”, saved by ${by}, version ${result.existing.version}). Replace it with this one? The current version stays in its history.`,
-        [
-          {
-            actionId: updateConfirmActionId,
-            label: `Update ${result.existing.name}`,
-            value: pending.id,
-            style: 'primary',
-          },
-        ],
+        [updateConfirmAction.button(pending.id, `Update ${result.existing.name}`, 'primary')],
       ));
     }
     await say(thread, describeSave(result));
     if (result.kind === 'saved') deps.store.deleteDraft(draftId);
-  };
+  });
 
-  const confirmUpdate: ActionRoute = async (action) => {
+  const confirmUpdate = updateConfirmAction.route(async (pendingId, action) => {
     const thread = { channel: action.channel, threadTs: action.threadTs ?? action.messageTs };
-    const pending = deps.store.draft(action.value);
+    const pending = deps.store.draft(pendingId);
     if (!pending) return void (await say(thread, 'That update was already handled or has expired.'));
     const permalink = await deps.history.permalink(thread.channel, thread.threadTs);
     const result = deps.library.save(
@@ -161,24 +158,16 @@ export function createSaveFlow(deps: SaveFlowDeps): {
     );
     if (result.kind === 'saved') deps.store.deleteDraft(pending.id);
     await say(thread, describeSave(result));
-  };
+  });
 
-  return {
-    actionRoutes: { [saveOpenActionId]: openForm, [updateConfirmActionId]: confirmUpdate },
-    viewRoutes: { [saveCallbackId]: submit },
-  };
+  return { actionRoutes: routeTable(openForm, confirmUpdate), viewRoutes: routeTable(submit) };
 }
 
 function saveForm(draft: ScriptDraft, scope: string, thread: ThreadRef): ModalForm {
   return {
-    callbackId: saveCallbackId,
+    ...saveView.form({ draftId: draft.id, channel: thread.channel, threadTs: thread.threadTs }),
     title: 'Save as team script',
     submitLabel: 'Save',
-    privateMetadata: JSON.stringify({
-      draftId: draft.id,
-      channel: thread.channel,
-      threadTs: thread.threadTs,
-    }),
     fields: [
       { id: 'name', label: 'Name (lowercase, dashes)', initial: draft.name, multiline: false },
       { id: 'description', label: 'What it does', initial: draft.description, multiline: false },
@@ -221,14 +210,5 @@ function describeSave(result: SaveResult): string {
           : `Updated (version ${result.script.version}; earlier versions kept)`;
       return `${what} team script \`${result.script.name}\`. Anyone can run it:\n${usageLine(result.script.name, result.script.parameters)}`;
     }
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Treated like any other invalid metadata by the schema check that follows.
-    return undefined;
   }
 }

@@ -1,8 +1,8 @@
 import type { WorkspaceProvider } from '../agent/agent-job.js';
 import type { ThreadHistory } from '../agent/ports.js';
 import { type Config, isWriter } from '../config.js';
-import type { CommandRoute } from '../handlers/command-job.js';
-import type { JobContext, JobOutcome } from '../jobs/ports.js';
+import type { CommandOutcome, CommandRoute } from '../handlers/command-job.js';
+import type { JobContext } from '../jobs/ports.js';
 import { allRepos, type ScriptRecord } from '../storage/script-store.js';
 import { parseArguments } from './arguments.js';
 import { describeImport, importScripts } from './export-import.js';
@@ -112,8 +112,8 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
 async function runCommand(
   deps: ScriptCommandDeps,
   command: { script: string; args: string },
-  context: JobContext,
-): Promise<JobOutcome> {
+  context: JobContext<'command'>,
+): Promise<CommandOutcome> {
   const repo = await repoOf(deps, context);
   if (!repo) return done(noRepoMessage);
   const script = deps.library.find(command.script, repo.name);
@@ -161,7 +161,10 @@ async function runCommand(
   };
 }
 
-async function importFromRepo(deps: ScriptCommandDeps, context: JobContext): Promise<JobOutcome> {
+async function importFromRepo(
+  deps: ScriptCommandDeps,
+  context: JobContext<'command'>,
+): Promise<CommandOutcome> {
   const repo = await repoOf(deps, context);
   if (!repo) return done(noRepoMessage);
   if (!isWriter(deps.config, context.job.userId))
@@ -229,7 +232,7 @@ function ago(ms: number): string {
   return `${Math.round(hours / 24)} days ago`;
 }
 
-async function repoOf(deps: ScriptCommandDeps, context: JobContext) {
+async function repoOf(deps: ScriptCommandDeps, context: JobContext<'command'>) {
   return await deps.resolveRepo(context.job.channel, context.job.threadTs);
 }
 
@@ -245,6 +248,6 @@ export function inlineText(text: string): string {
   return text.replace(/<([!@#])/g, '‹$1');
 }
 
-function done(markdown: string, statusText = 'Done.'): JobOutcome {
+function done(markdown: string, statusText = 'Done.'): CommandOutcome {
   return { reply: { markdown }, statusText };
 }

@@ -104,8 +104,14 @@ describe('what a digest says', () => {
       threadTs: '9.1',
       messageTs: '9.1',
       userId: 'U0LEAD',
+      payload: { command: { name: 'digest', args: 'now' } },
     });
-    const context: JobContext = { job, signal: new AbortController().signal, log, progress: () => {} };
+    const context: JobContext<'command'> = {
+      job,
+      signal: new AbortController().signal,
+      log,
+      progress: () => {},
+    };
     return (
       (await digests.commandRoutes.digest({ name: 'digest', args: 'now' }, context)).reply?.markdown ?? ''
     );
@@ -114,26 +120,31 @@ describe('what a digest says', () => {
   function recordJob(input: {
     text: string;
     threadTs: string;
-    mode?: string;
+    mode?: 'question' | 'change' | 'plan';
     fail?: boolean;
-    kind?: string;
+    kind?: 'agent' | 'command';
   }) {
-    const job = queue.enqueue({
-      kind: input.kind ?? 'agent',
-      channel,
-      threadTs: input.threadTs,
-      messageTs: input.threadTs,
-      userId: 'U0ASKER',
-      payload: { text: input.text },
-    });
+    const where = { channel, threadTs: input.threadTs, messageTs: input.threadTs, userId: 'U0ASKER' };
+    const job =
+      input.kind === 'command'
+        ? queue.enqueue({
+            kind: 'command',
+            ...where,
+            payload: { text: input.text, command: { name: 'help' } },
+          })
+        : queue.enqueue({ kind: 'agent', ...where, payload: { text: input.text } });
     queue.claimNext('worker', 60_000);
+    const usage = { repo: 'shop', steps: 2, promptTokens: 10, completionTokens: 5, cost: null };
     if (input.fail)
       queue.fail(job.id, {
         code: 'job-timeout',
         message: 'ran out of time in /srv/internal',
         referenceId: 'K2J9QZ',
       });
-    else queue.complete(job.id, { mode: input.mode ?? 'question', repo: 'shop' });
+    else if (job.kind === 'command') queue.complete(job);
+    else if (input.mode === 'plan')
+      queue.complete(job, { mode: 'plan', plan: '1. Split the module', planFor: input.text, ...usage });
+    else queue.complete(job, { mode: input.mode ?? 'question', ...usage });
   }
 
   it('lists answered questions, pull requests, scripts, commits and failed jobs, with links', async () => {
@@ -200,6 +211,22 @@ describe('what a digest says', () => {
     expect(summaries).toHaveLength(1);
     expect(summaries[0]).toContain('Ana: Shall we ship VAT on Friday?\nBen: Yes, Friday.');
     expect(summaries[0]).not.toContain('Build #41');
+  });
+
+  it('does not count a plan that waits for "go" as an answered question', async () => {
+    now = base + 30_000;
+    recordJob({ text: 'where is tax rounded', threadTs: '1700000030.000100' });
+    recordJob({
+      text: 'refactor every endpoint to the new client',
+      threadTs: '1700000031.000200',
+      mode: 'plan',
+    });
+    now = base + 12 * 3600_000;
+    await digestNow(room());
+    const digest = posts[0]!.markdown;
+    expect(digest).toContain('**Questions answered (1)**');
+    expect(digest).toContain('where is tax rounded');
+    expect(digest).not.toContain('refactor every endpoint');
   });
 
   it('counts only the commits that landed since the last digest', async () => {

@@ -68,8 +68,14 @@ function processOn(
         threadTs: `${now / 1000}`,
         messageTs: `${now / 1000}`,
         userId,
+        payload: { command: { name: 'digest', args } },
       });
-      const context: JobContext = { job, signal: new AbortController().signal, log, progress: () => {} };
+      const context: JobContext<'command'> = {
+        job,
+        signal: new AbortController().signal,
+        log,
+        progress: () => {},
+      };
       const outcome = await room.commandRoutes.digest({ name: 'digest', args }, context);
       return outcome.reply?.markdown ?? '';
     },

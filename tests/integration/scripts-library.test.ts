@@ -73,7 +73,7 @@ interface Bed {
   room: ScriptsRoom;
   queue: JobQueue;
   replies: Array<{ thread: ThreadRef; reply: Reply }>;
-  command(text: string, userId: string, threadTs?: string): Promise<JobOutcome>;
+  command(text: string, userId: string, threadTs?: string): Promise<JobOutcome<'command'>>;
   tool(name: string, userId: string): AgentTool;
   workspace(threadTs: string): Promise<Workspace>;
 }
@@ -116,7 +116,7 @@ async function newBed(writers: string[] = []): Promise<Bed> {
     workspace,
     async command(text, userId, threadTs = '1700000000.000100') {
       const command = parseCommandWord(text);
-      expect(command, `"${text}" is a command word`).toBeDefined();
+      if (!command) throw new Error(`"${text}" is not a command word`);
       const job = queue.enqueue({
         kind: 'command',
         channel: CHANNEL,
@@ -387,7 +387,7 @@ describe('team scripts', () => {
       threadTs: '1.2',
       messageTs: '1.2',
       userId: BOB,
-      payload: {},
+      payload: { command: { name: 'propose-script', script: 'count-js' } },
     });
     const outcome = await room.commandRoutes['propose-script'](
       { name: 'propose-script', script: 'count-js' },

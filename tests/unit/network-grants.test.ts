@@ -319,7 +319,7 @@ describe('Allow on a stored question for a refused host', () => {
       new RegExp(`^I can't allow \`${domain.replaceAll('.', '\\.')}\`: it .+ Continuing without it\\.$`),
     );
     expect(grants.all()).toEqual([]);
-    const after = queue.get(job.id)!;
+    const after = queue.get(job.id, 'agent')!;
     expect(after.payload.grants).toBeUndefined();
     expect(after.payload.denied).toEqual([domain]);
     expect(after.status).toBe('queued');

@@ -1,0 +1,291 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { modeSwitchAction, permissionActions } from '../../src/agent/agent-job.js';
+import { changeActions } from '../../src/forge/forge-room.js';
+import { createActionHandler, createViewHandler } from '../../src/handlers/action-handler.js';
+import {
+  defineAction,
+  type IncomingAction,
+  maxButtonValueChars,
+  recordIdCodec,
+  unreadableButton,
+  ValueTooLargeError,
+} from '../../src/jobs/actions.js';
+import { type JobKind, type StoredJob, unreadableJobMessage } from '../../src/jobs/job-kinds.js';
+import { JobQueue } from '../../src/jobs/job-queue.js';
+import type { JobHandler, JobHandlers, JobOutcome, Notifier, Reply } from '../../src/jobs/ports.js';
+import { cancelJobAction, describeCancel, retryJobAction, WorkerPool } from '../../src/jobs/worker-pool.js';
+import { createLogger } from '../../src/log.js';
+import { saveOpenAction, saveView, updateConfirmAction } from '../../src/scripts/save-flow.js';
+import { type Database, openDatabase } from '../../src/storage/database.js';
+import { waitFor } from '../support/app-process.js';
+
+const log = createLogger({ level: 'silent' });
+const where = { channel: 'C0SHOP', threadTs: '1.0', messageTs: '1.0', userId: 'U0ASK' };
+
+function click(actionId: string, value: string): IncomingAction {
+  return {
+    actionId,
+    value,
+    user: 'U0ALICE',
+    channel: 'C0SHOP',
+    messageTs: '1.1',
+    threadTs: '1.0',
+    triggerId: undefined,
+  };
+}
+
+describe('button codecs', () => {
+  const jobId = 'jm1abcd0123456789';
+
+  it('round-trip every button, in the value format buttons already posted in Slack use', () => {
+    expect(cancelJobAction.button(jobId, 'Cancel', 'danger')).toEqual({
+      actionId: 'job_cancel',
+      label: 'Cancel',
+      value: jobId,
+      style: 'danger',
+    });
+    expect(retryJobAction.encode(jobId)).toBe(jobId);
+    expect(modeSwitchAction.encode({ jobId, mode: 'change' })).toBe(`${jobId}:change`);
+    for (const action of Object.values(permissionActions)) {
+      expect(action.encode({ jobId, domain: '127.0.0.1:8080' })).toBe(`${jobId}|127.0.0.1:8080`);
+      expect(action.decode(`${jobId}|[::1]:443`)).toEqual({
+        ok: true,
+        value: { jobId, domain: '[::1]:443' },
+      });
+    }
+    for (const action of [...Object.values(changeActions), saveOpenAction, updateConfirmAction]) {
+      expect(action.decode(action.encode(jobId))).toEqual({ ok: true, value: jobId });
+    }
+    expect(modeSwitchAction.decode(`${jobId}:question`)).toEqual({
+      ok: true,
+      value: { jobId, mode: 'question' },
+    });
+    const meta = { draftId: crypto.randomUUID(), channel: 'C0SHOP', threadTs: '1.0' };
+    const form = saveView.form(meta);
+    expect(form.callbackId).toBe('script_save');
+    expect(saveView.decode(form.privateMetadata)).toEqual({ ok: true, value: meta });
+  });
+
+  it('refuse to draw a value past Slack’s limits, or one whose click could not be read back', () => {
+    const note = defineAction({ id: 'test_note', schema: z.object({ text: z.string() }) });
+    expect(note.encode({ text: 'x'.repeat(maxButtonValueChars - 20) }).length).toBeLessThanOrEqual(2000);
+    expect(() => note.button({ text: 'x'.repeat(maxButtonValueChars) }, 'Note')).toThrow(ValueTooLargeError);
+    const long = { draftId: 'd'.repeat(3000), channel: 'C0SHOP', threadTs: '1.0' };
+    expect(() => saveView.form(long)).toThrow(ValueTooLargeError);
+    expect(() => cancelJobAction.encode('a'.repeat(2001))).toThrow(ValueTooLargeError);
+    // A separator inside an id would make the click mean something else.
+    expect(() => permissionActions.once.encode({ jobId: 'j1|evil', domain: 'example.com' })).toThrow();
+    expect(() => modeSwitchAction.encode({ jobId: 'j1:x', mode: 'change' })).toThrow();
+  });
+
+  it.each([
+    ['job_cancel', cancelJobAction, ['', 'j1 ', 'j1|x', '../etc/passwd', 'a'.repeat(3000)]],
+    ['mode_switch', modeSwitchAction, ['j1', 'j1:delete', 'j1:change:extra', ':change', 'j1:']],
+    ['perm_once', permissionActions.once, ['j1', 'j1|', '|example.com', 'j1|a b', 'j1|x|y', 'j1|$(id)']],
+    ['script_save', saveView, ['{not json', '[]', '{"draftId":""}', 'null', '{"__proto__":{"x":1}}']],
+  ] as const)('%s decodes a tampered or garbled value to a plain refusal', (_id, action, values) => {
+    for (const raw of values) {
+      const decoded = action.decode(raw);
+      expect(decoded, raw).toMatchObject({ ok: false });
+      expect(decoded.ok ? '' : decoded.refusal).toMatch(/^I could not read that (button|form)/);
+    }
+  });
+
+  it('a route with a garbled value refuses without running, and the router says why in the thread', async () => {
+    const run = vi.fn(async () => {});
+    const probe = defineAction({ id: 'test_probe', ...recordIdCodec });
+    const route = probe.route(run);
+    expect(await route.handle(click('test_probe', 'j1|x'))).toEqual({ refusal: unreadableButton });
+    expect(await route.handle(click('test_probe', 'j1'))).toBeUndefined();
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(run).toHaveBeenCalledWith('j1', expect.objectContaining({ value: 'j1' }));
+
+    const { queue, notifier, replies } = setUp();
+    const pool = { cancel: vi.fn(), submit: vi.fn() } as unknown as WorkerPool;
+    const onAction = createActionHandler({
+      queue,
+      pool,
+      notifier,
+      log,
+      routes: { test_probe: route.handle },
+    });
+    onAction(click('job_cancel', 'not an id'));
+    await waitFor(() => replies.length === 1 || undefined, 2000, 'the refusal');
+    expect(replies[0]?.markdown).toBe(unreadableButton);
+    expect(pool.cancel).not.toHaveBeenCalled();
+  });
+
+  it('a form with unreadable metadata is logged, not run', async () => {
+    const run = vi.fn(async () => {});
+    const warn = vi.spyOn(log, 'warn');
+    const onView = createViewHandler({ routes: { script_save: saveView.route(run).handle }, log });
+    onView({ callbackId: 'script_save', user: 'U0ALICE', privateMetadata: '{not json', values: {} });
+    await waitFor(() => warn.mock.calls.length > 0 || undefined, 2000, 'the warning');
+    expect(run).not.toHaveBeenCalled();
+    warn.mockRestore();
+  });
+});
+
+describe('cancel outcomes', () => {
+  it('are turned into sentences in one place', () => {
+    expect(describeCancel('cancelled')).toBe('Cancelled.');
+    expect(describeCancel('cancel-requested')).toBe('Stopping…');
+    expect(describeCancel('already-finished')).toBe('That job already finished.');
+    expect(describeCancel('not-found')).toBe('I could not find that job.');
+  });
+});
+
+let db: Database | undefined;
+afterEach(() => {
+  db?.close();
+  db = undefined;
+});
+
+function setUp() {
+  db = openDatabase(':memory:');
+  const queue = new JobQueue(db);
+  const replies: Reply[] = [];
+  const notifier: Notifier = {
+    acknowledge: async () => {},
+    postStatus: async () => 'status.1',
+    updateStatus: async () => {},
+    reply: async (_thread, reply) => {
+      replies.push(reply);
+      return undefined;
+    },
+  };
+  const corrupt = (id: string, column: 'payload' | 'result' | 'kind', value: string) =>
+    db!.prepare(`UPDATE jobs SET ${column} = ? WHERE id = ?`).run(value, id);
+  return { db, queue, notifier, replies, corrupt };
+}
+
+describe('jobs parsed on read', () => {
+  it('reads each kind back with its own payload and result', () => {
+    const { queue } = setUp();
+    const agent = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'why?', mode: 'question' } });
+    const command = queue.enqueue({
+      kind: 'command',
+      ...where,
+      messageTs: '1.2',
+      payload: { text: 'run count dir=src', command: { name: 'run', script: 'count', args: 'dir=src' } },
+    });
+    queue.updatePayload(agent, { ...agent.payload, asked: ['registry.npmjs.org'] });
+    const usage = { repo: 'shop', steps: 3, promptTokens: 100, completionTokens: 20, cost: null };
+    queue.complete(agent, { mode: 'plan', plan: '1. Split', planFor: 'refactor it', ...usage });
+    queue.complete(command, { script: 'count', exitCode: 0, durationMs: 12 });
+
+    const readAgent = queue.get(agent.id, 'agent');
+    expect(readAgent?.payload).toEqual({ text: 'why?', mode: 'question', asked: ['registry.npmjs.org'] });
+    expect(readAgent?.result).toEqual({ mode: 'plan', plan: '1. Split', planFor: 'refactor it', ...usage });
+    const readCommand = queue.get(command.id, 'command');
+    expect(readCommand?.payload.command).toEqual({ name: 'run', script: 'count', args: 'dir=src' });
+    expect(readCommand?.result).toEqual({ script: 'count', exitCode: 0, durationMs: 12 });
+    expect(queue.get(agent.id, 'command')).toBeUndefined();
+  });
+
+  it('reads a result stored as {} by earlier versions as no result', () => {
+    const { queue, corrupt } = setUp();
+    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    queue.complete(job);
+    expect(queue.get(job.id, 'agent')?.result).toBeUndefined();
+    corrupt(job.id, 'result', '{}');
+    expect(queue.get(job.id, 'agent')?.result).toBeUndefined();
+  });
+
+  it.each([
+    ['payload', 'not json at all', /payload: not JSON/],
+    ['payload', '{"text": 42}', /payload: text: /],
+    ['payload', '[]', /payload: /],
+    ['result', '{"mode": "teleport"}', /result: /],
+    ['kind', 'review', /unknown job kind "review"/],
+  ] as const)('a row whose %s is %s becomes an unreadable job', (column, value, problem) => {
+    const { queue, corrupt } = setUp();
+    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    corrupt(job.id, column, value);
+    const read = queue.get(job.id);
+    expect(read).toMatchObject({ id: job.id, kind: 'unreadable', channel: 'C0SHOP', status: 'queued' });
+    expect(read?.kind === 'unreadable' ? read.problem : '').toMatch(problem);
+    expect(queue.get(job.id, 'agent')).toBeUndefined();
+    expect(queue.inThread('C0SHOP', '1.0')).toHaveLength(1);
+  });
+
+  it('refuses to store a payload or result that does not fit the kind', () => {
+    const { queue } = setUp();
+    expect(() =>
+      queue.enqueue({ kind: 'command', ...where, payload: { command: { name: 'dance' } } } as never),
+    ).toThrow(/refusing to store a command payload/);
+    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    expect(() => queue.complete(job, { mode: 'question' } as never)).toThrow(
+      /refusing to store an? agent result/,
+    );
+  });
+
+  it('fails an unreadable job with one plain sentence, without running a handler or offering Retry', async () => {
+    const { queue, notifier, replies, corrupt } = setUp();
+    const handler = vi.fn(async () => ({}));
+    const handlers: JobHandlers = { agent: handler, command: handler };
+    const finished: StoredJob[] = [];
+    const pool = new WorkerPool({
+      queue,
+      notifier,
+      handlers,
+      concurrency: 1,
+      log,
+      onFinished: (job) => finished.push(job),
+    });
+    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    corrupt(job.id, 'payload', '{"text": ["not", "text"]}');
+    await pool.start();
+    await waitFor(() => finished.length === 1 || undefined, 5000, 'the job to finish');
+    await pool.drain(0);
+    expect(handler).not.toHaveBeenCalled();
+    expect(replies).toEqual([{ markdown: unreadableJobMessage }]);
+    expect(queue.get(job.id)).toMatchObject({ status: 'failed', errorCode: 'job-unreadable' });
+
+    // A Retry button posted before the upgrade gets the same sentence, not a crash.
+    const onAction = createActionHandler({ queue, pool, notifier, log });
+    onAction(click('job_retry', job.id));
+    await waitFor(() => replies.length === 2 || undefined, 2000, 'the retry answer');
+    expect(replies[1]).toEqual({ markdown: unreadableJobMessage });
+  });
+});
+
+describe('the typed seams', () => {
+  it('are checked by tsc (the @ts-expect-error lines below fail the typecheck if an error goes away)', () => {
+    expect(typeof typeChecks).toBe('function');
+  });
+});
+
+/** Never called: only compiled. */
+function typeChecks(queue: JobQueue, handler: JobHandler<'agent'>, command: JobHandler<'command'>) {
+  const handlers: JobHandlers = { agent: handler, command };
+  // @ts-expect-error a handler for a kind that does not exist
+  const extra: JobHandlers = { ...handlers, review: handler };
+  // @ts-expect-error every kind needs its handler
+  const missing: JobHandlers = { agent: handler };
+  // @ts-expect-error an agent handler cannot handle command jobs
+  const swapped: JobHandlers = { agent: handler, command: handler };
+  const agent: JobHandler<'agent'> = async ({ job }) => {
+    // @ts-expect-error agent payloads have no command
+    void job.payload.command;
+    // @ts-expect-error `asked` is a list of domains, not one
+    const asked: string = job.payload.asked;
+    void asked;
+    const outcome: JobOutcome<'agent'> = {
+      // @ts-expect-error a result must fit the agent result schema
+      result: { mode: 'question' },
+    };
+    return outcome;
+  };
+  // @ts-expect-error a command job needs a command word
+  queue.enqueue({ kind: 'command', ...where, payload: { text: 'hi' } });
+  // @ts-expect-error job kinds are closed
+  queue.enqueue({ kind: 'review', ...where, payload: { text: 'hi' } });
+  const kind: JobKind = 'agent';
+  const stored = queue.get('j1');
+  // @ts-expect-error an unread row may be unreadable: narrow by kind first
+  void stored?.payload;
+  if (stored?.kind === 'agent') void stored.payload.text;
+  return [extra, missing, swapped, agent, kind];
+}
