@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
+import { execa } from 'execa';
 import { WorkspaceError } from '../errors.js';
 
 /** PATH for host-side git and for sandboxed commands when the caller names none. */
@@ -45,6 +45,10 @@ export const hardenedGitConfig: readonly string[] = [
   'protocol.http.allow=always',
   'protocol.ssh.allow=always',
   'protocol.git.allow=always',
+  // A `protocol.<name>.allow` in the operator's global config (read for fetches and pushes) is
+  // more specific than `protocol.allow` and would win over it: deny the command runners by name.
+  'protocol.ext.allow=never',
+  'protocol.fd.allow=never',
 ].flatMap((setting) => ['-c', setting]);
 
 function environment(options: HostGitOptions): Record<string, string> {
@@ -71,39 +75,52 @@ export function runHostGit(args: string[], options: HostGitOptions = {}): Promis
   return runHostGitRaw(args, options).then((out) => out.toString('utf8'));
 }
 
-export function runHostGitRaw(args: string[], options: HostGitOptions = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', [...hardenedGitConfig, ...args], {
-      cwd: options.cwd ?? '/',
-      env: environment(options),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 300_000,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let outBytes = 0;
-    child.stdout.on('data', (chunk: Buffer) => {
-      outBytes += chunk.length;
-      if (outBytes > 256 * 1024 * 1024) child.kill('SIGKILL');
-      else out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    child.once('error', (error) => reject(gitFailure(args, error.message, error)));
-    child.once('close', (code, signal) => {
-      if (code === 0) return resolve(Buffer.concat(out));
-      const stderr = Buffer.concat(err).toString('utf8').trim();
-      reject(gitFailure(args, stderr || `exited ${code ?? signal}`));
-    });
+/** Past this much output (on either stream) git is stopped: no host-owned repository answers with more. */
+const maxOutputBytes = 256 * 1024 * 1024;
+
+export async function runHostGitRaw(args: string[], options: HostGitOptions = {}): Promise<Buffer> {
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const result = await execa('git', [...hardenedGitConfig, ...args], {
+    cwd: options.cwd ?? '/',
+    // The whole environment: nothing of process.env (which holds shipmate's tokens) is added.
+    env: environment(options),
+    extendEnv: false,
+    // Without input git reads /dev/null, so a command that wants stdin cannot wait on it.
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    maxBuffer: maxOutputBytes,
+    // SIGTERM lets git remove its lock files; SIGKILL follows if it has not exited 5 s later.
+    // Both go to git's process group: ssh, remote helpers and aliases hold its pipes otherwise.
+    timeout: timeoutMs,
+    forceKillAfterDelay: 5000,
+    killDescendants: true,
+    // NODE_DEBUG=execa would otherwise print every command line and its output to stderr.
+    verbose: 'none',
+    reject: false,
   });
+  if (!result.failed)
+    return Buffer.from(result.stdout.buffer, result.stdout.byteOffset, result.stdout.byteLength);
+  const stderr = Buffer.from(result.stderr).toString('utf8').trim();
+  // A deadline or the output cap is said first; git's own words follow (firstErrorLine finds them).
+  const stopped = result.timedOut
+    ? `timed out after ${timeoutMs / 1000} s`
+    : result.isMaxBuffer
+      ? `printed more than ${maxOutputBytes / 1024 / 1024} MiB`
+      : undefined;
+  // A spawn failure (ENOENT, EACCES) has a code and the underlying error's own text.
+  const exited = result.code
+    ? (result.originalMessage ?? result.code)
+    : `exited ${result.exitCode ?? result.signal}`;
+  const detail = stopped ? [stopped, stderr].filter(Boolean).join('\n') : stderr || exited;
+  throw gitFailure(args, detail, result.code ? result.cause : undefined);
 }
 
-function gitFailure(args: string[], stderr: string, cause?: Error): WorkspaceError {
+function gitFailure(args: string[], stderr: string, cause?: unknown): WorkspaceError {
   const detail = scrubUrlCredentials(stderr);
   const shown = args.filter((arg) => !arg.startsWith('-c') && !arg.includes('=')).slice(0, 4);
   return new WorkspaceError('git-failed', `git ${scrubUrlCredentials(shown.join(' '))}: ${detail}`, {
-    ...(cause ? { cause: new Error(scrubUrlCredentials(cause.message)) } : {}),
+    ...(cause instanceof Error ? { cause: new Error(scrubUrlCredentials(cause.message)) } : {}),
     fields: { args: args.map(scrubUrlCredentials), stderr: detail },
   });
 }

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
+import { execa } from 'execa';
 import { WorkspaceError } from '../errors.js';
 import { OutputCapture } from './output-capture.js';
 import type { CommandResult } from './types.js';
@@ -36,60 +35,69 @@ export async function runProcess(spec: ProcessSpec): Promise<CommandResult> {
   const started = performance.now();
   const stdout = new OutputCapture(spec.keepBytes);
   const stderr = new OutputCapture(spec.keepBytes);
-  const child = spawn(spec.file, spec.args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  });
+  // All three reasons to stop go through one signal: execa then SIGKILLs the process group.
+  const stopper = new AbortController();
   let stopReason: StopReason | undefined;
-  const killGroup = () => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // The group is already gone.
-    }
-  };
   const stop = (reason: StopReason) => {
     if (stopReason) return;
     stopReason = reason;
-    killGroup();
+    stopper.abort();
     void spec.killTree?.();
   };
-
   const timer = setTimeout(() => stop('timeout'), spec.timeoutMs);
   const onAbort = () => stop('cancelled');
   if (spec.signal?.aborted) onAbort();
   spec.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const collect = (stream: Readable, capture: OutputCapture) => {
+  const child = execa(spec.file, spec.args, {
+    cwd: spec.cwd,
+    env: spec.env,
+    extendEnv: false,
+    ...(spec.stdin === undefined ? { stdin: 'ignore' as const } : { input: spec.stdin }),
+    // Its own process group, and every kill (including at shipmate's exit) goes to all of it.
+    killDescendants: true,
+    killSignal: 'SIGKILL',
+    forceKillAfterDelay: false,
+    cancelSignal: stopper.signal,
+    // Output is kept head + tail by OutputCapture, not buffered by execa (which keeps only the head).
+    buffer: false,
+    verbose: 'none',
+    reject: false,
+  });
+  const collect = (stream: Readable, capture: OutputCapture) =>
     stream.on('data', (chunk: Buffer) => {
       capture.push(chunk);
       if (stdout.totalBytes + stderr.totalBytes > spec.hardLimitBytes) stop('output-limit');
     });
-    return new Promise<void>((resolve) => stream.once('close', resolve));
-  };
-  const [outStream, errStream] = [child.stdout, child.stderr];
-  if (!outStream || !errStream)
-    throw new WorkspaceError('command-spawn-failed', 'child process has no output pipes');
-  const drained = Promise.all([collect(outStream, stdout), collect(errStream, stderr)]);
-  if (child.stdin && spec.stdin !== undefined) {
-    // A command that exits without reading its input closes the pipe early; that is its choice.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(spec.stdin);
-  }
+  collect(child.stdout, stdout);
+  collect(child.stderr, stderr);
+  let drainTimer: NodeJS.Timeout | undefined;
+  child.nodeChildProcess.once('exit', () => {
+    // Stragglers (a backgrounded `sleep &`) must not outlive the command nor hold its pipes.
+    child.kill();
+    // execa resolves only once the pipes close, and its own `timeout` does not bound that: one
+    // that left the group (`setsid`) and keeps them open is not waited for past the grace.
+    drainTimer = setTimeout(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, drainGraceMs);
+  });
 
   try {
-    const { code, signal } = await waitForExit(child);
-    // Stragglers (a backgrounded `sleep &`) must not outlive the command nor hold its pipes.
-    killGroup();
-    await Promise.race([drained, delay(drainGraceMs)]);
-    outStream.destroy();
-    errStream.destroy();
+    const result = await child;
+    if (child.pid === undefined) {
+      throw new WorkspaceError(
+        'command-spawn-failed',
+        `could not start ${spec.file}: ${result.originalMessage}`,
+        {
+          cause: result.cause,
+          userMessage: 'A command could not be started on the server.',
+        },
+      );
+    }
     return {
-      exitCode: stopReason ? null : code,
-      signal: stopReason ? 'SIGKILL' : signal,
+      exitCode: stopReason ? null : (result.exitCode ?? null),
+      signal: stopReason ? 'SIGKILL' : (result.signal ?? null),
       stdout: stdout.toString(),
       stderr: stderr.toString(),
       timedOut: stopReason === 'timeout',
@@ -99,24 +107,9 @@ export async function runProcess(spec: ProcessSpec): Promise<CommandResult> {
     };
   } finally {
     clearTimeout(timer);
+    clearTimeout(drainTimer);
     spec.signal?.removeEventListener('abort', onAbort);
   }
-}
-
-function waitForExit(
-  child: ReturnType<typeof spawn>,
-): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve, reject) => {
-    child.once('error', (error) =>
-      reject(
-        new WorkspaceError('command-spawn-failed', `could not start ${child.spawnfile}: ${error.message}`, {
-          cause: error,
-          userMessage: 'A command could not be started on the server.',
-        }),
-      ),
-    );
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
 }
 
 function describeStop(reason: StopReason, spec: ProcessSpec): string {
