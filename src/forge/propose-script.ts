@@ -29,7 +29,10 @@ export function createScriptProposer(
       await workspace.writeFile(script.file.path, script.file.content);
       // Only the script's file, built on the host from what the library holds: anything else
       // left in the checkout (a question's shell writes, an unclicked summary) stays out.
-      const staged = await workspace.stageFiles([script.file], importPolicy(repo, deps.config.limits.maxFileBytes));
+      const staged = await workspace.stageFiles(
+        [script.file],
+        importPolicy(repo, deps.config.limits.maxFileBytes),
+      );
       const jobId = `script-${script.name}-${Date.now().toString(36)}`;
       deps.changes.save({
         jobId,

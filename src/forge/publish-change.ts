@@ -48,7 +48,7 @@ export async function publishChange(
       userMessage: `The thread's checkout is no longer on \`${change.branch}\`, so I did not commit or push. Ask me to make the change again.`,
     });
   }
-  await commitPending(deps, workspace, repo, change);
+  await commitPending(deps, workspace, change);
   const ahead = (
     await runHostGit([
       '--git-dir',
@@ -78,12 +78,7 @@ export async function publishChange(
 }
 
 /** Commits the tree the change's summary showed, on the commit it was staged on. */
-async function commitPending(
-  deps: PublishDeps,
-  workspace: Workspace,
-  repo: ResolvedRepo,
-  change: ChangeRecord,
-) {
+async function commitPending(deps: PublishDeps, workspace: Workspace, change: ChangeRecord) {
   // Exactly what the summary showed: the tree staged then, on the commit it was staged on.
   // Reading the checkout again would also take whatever the sandbox wrote after the review.
   const staged = change.staged;
