@@ -81,6 +81,17 @@ export function createForgeRoom(deps: ForgeDeps) {
     },
   };
 
+  const clicks = new Map<string, Promise<unknown>>();
+  const oneAtATime = async <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const next = (clicks.get(key) ?? Promise.resolve()).catch(() => undefined).then(work);
+    clicks.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (clicks.get(key) === next) clicks.delete(key);
+    }
+  };
+
   const respond =
     (run: (change: ChangeRecord, clicked: IncomingAction) => Promise<string>) =>
     async (jobId: string, clicked: IncomingAction) => {
@@ -92,7 +103,12 @@ export function createForgeRoom(deps: ForgeDeps) {
         });
         return;
       }
-      const text = await attempt(change.jobId, () => run(change, clicked));
+      // One click at a time per thread: a Discard that lands while Open PR is pushing waits,
+      // then sees (and says) what was pushed, instead of racing it.
+      const text = await oneAtATime(`${change.channel}-${change.threadTs}`, async () => {
+        const current = deps.changes.get(jobId) ?? change;
+        return attempt(current.jobId, () => run(current, clicked));
+      });
       await deps.notifier.reply({ channel: change.channel, threadTs: change.threadTs }, { markdown: text });
     };
 

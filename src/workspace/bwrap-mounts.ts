@@ -188,8 +188,11 @@ async function install(configured: string | undefined, searchPath: string): Prom
     throw new Error(`bubblewrap (bwrap) not executable at ${real}`);
   }
   const help = await new Promise<string>((resolve) =>
-    execFile(real, ['--help'], { timeout: 10_000 }, (_error, stdout, stderr) =>
-      resolve(`${stdout}${stderr}`),
+    execFile(
+      real,
+      ['--help'],
+      { timeout: 10_000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } },
+      (_error, stdout, stderr) => resolve(`${stdout}${stderr}`),
     ),
   );
   const dir = await mkdtemp(join(tmpdir(), 'shipmate-bwrap-'));

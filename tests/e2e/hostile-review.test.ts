@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitFiles } from '../support/git-fixtures.js';
-import { ALICE, answerText, BOB } from '../support/harness.js';
+import { ALICE, answerText, BOB, CHANNEL, waitFor } from '../support/harness.js';
 import {
   askAndSettle,
   clickOpenPr,
@@ -102,5 +102,38 @@ describe('the pushed change is the reviewed change', () => {
       expect(diff).toContain('+# The shop');
     }
     await expectDefaultBranchUnchanged(bed);
+  });
+
+  // Found by a red-team run: Discard clicked while Open PR was pushing said "Nothing was
+  // pushed", and then the pull request opened. Clicks in one thread now take turns.
+  it('tells the truth when Discard and Open PR are clicked at once', async () => {
+    const { h } = bed;
+    playHostileModel(h, [
+      editFile('src/pricing.html', '<p>Plans start at $12.</p>', '<p>Plans start at $9.</p>'),
+      { content: 'Raised the price.' },
+    ]);
+    const change = await askAndSettle(h, 'change the starting price to $12');
+    const before = h.answers(change.threadTs).length;
+    const click = (actionId: string) =>
+      h.slack.deliverInteraction({
+        type: 'block_actions',
+        user: { id: ALICE },
+        channel: { id: CHANNEL },
+        message: { ts: change.summary.ts, thread_ts: change.threadTs },
+        actions: [{ action_id: actionId, value: change.jobId }],
+      });
+    await Promise.all([click('pr_open'), click('pr_discard')]);
+    const replies = await waitFor(
+      () => {
+        const fresh = h.answers(change.threadTs).slice(before).map(answerText);
+        return fresh.length >= 2 ? fresh : undefined;
+      },
+      40_000,
+      'both clicks answered',
+    );
+    const opened = replies.some((text) => /Opened draft pull request/.test(text));
+    const discardReply = replies.find((text) => /^Discarded/.test(text)) ?? '';
+    if (opened) expect(discardReply).not.toMatch(/Nothing was pushed/);
+    expect(replies.join('\n')).not.toMatch(/Something went wrong/);
   });
 });
