@@ -82,15 +82,24 @@ async function commitPending(deps: PublishDeps, workspace: Workspace, change: Ch
   // Exactly what the summary showed: the tree staged then, on the commit it was staged on.
   // Reading the checkout again would also take whatever the sandbox wrote after the review.
   const staged = change.staged;
-  // Committed by an earlier click whose push or PR then failed: go on from there.
-  if (staged && (await isCommitOf(workspace, workspace.head(), staged))) return;
-  if (!staged || staged.parent !== workspace.head()) {
+  const head = workspace.head();
+  if (staged) {
+    // One look at the head answers both: already committed by an earlier click whose push or
+    // PR then failed (its tree, on the staged parent), or nothing to commit (the parent itself).
+    const [tree, ...parents] = (
+      await runHostGit(['--git-dir', workspace.hostRepo, 'show', '-s', '--format=%T %P', head])
+    )
+      .trim()
+      .split(' ');
+    const committed = head !== staged.parent && parents.length === 1 && parents[0] === staged.parent;
+    if (tree === staged.tree && (committed || head === staged.parent)) return;
+  }
+  if (!staged || staged.parent !== head) {
     throw new ProviderError('change-stale', 'the reviewed change no longer applies to the thread branch', {
       userMessage:
         'This thread’s branch has moved since that diff was shown (another change was committed), so I did not commit it. Ask me again and I will show the change as it is now.',
     });
   }
-  if (staged.tree === (await treeOf(workspace, staged.parent))) return;
   const name = (await deps.history.displayName(change.userId)).replace(/[<>\n]/g, '').trim() || change.userId;
   const email = `${change.userId.toLowerCase()}@users.noreply.slack.invalid`;
   const message = `${change.title}\n\nRequested in Slack by ${name}.\n\nCo-authored-by: ${name} <${email}>`;
@@ -98,21 +107,6 @@ async function commitPending(deps: PublishDeps, workspace: Workspace, change: Ch
     name: deps.config.git.authorName,
     email: deps.config.git.authorEmail,
   });
-}
-
-/** Whether `commit` is exactly this staged change: its tree, on its parent. */
-async function isCommitOf(
-  workspace: Workspace,
-  commit: string,
-  staged: { parent: string; tree: string },
-): Promise<boolean> {
-  if (commit === staged.parent) return false;
-  const line = await runHostGit(['--git-dir', workspace.hostRepo, 'show', '-s', '--format=%T %P', commit]);
-  return line.trim() === `${staged.tree} ${staged.parent}`;
-}
-
-async function treeOf(workspace: Workspace, commit: string): Promise<string> {
-  return (await runHostGit(['--git-dir', workspace.hostRepo, 'rev-parse', `${commit}^{tree}`])).trim();
 }
 
 /** One PR per thread: the stored one, else an open PR for the branch (a retry), else a new one. */

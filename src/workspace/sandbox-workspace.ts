@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describeError, WorkspaceError } from '../errors.js';
 import {
   commitStagedTree,
@@ -46,6 +47,15 @@ export interface ThreadKeeper {
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   /** Host-only scratch space for staging indexes. */
   tmpRoot: string;
+}
+
+/**
+ * The object stores a thread's git reads besides its own, read-only: the mirror's and the
+ * thread repository's. The sandbox mounts, the export's alternates and the agent's git dir
+ * all name these two, in this order.
+ */
+export function threadObjectStores(paths: Pick<ThreadPaths, 'mirror' | 'hostRepo'>): string[] {
+  return [join(paths.mirror, 'objects'), join(paths.hostRepo, 'objects')];
 }
 
 /** Largest patch the sandbox may hand back for one change. */
@@ -158,7 +168,7 @@ export class SandboxRuntimeWorkspace implements Workspace {
       this.inSandbox(
         exportScript,
         {
-          argv: [parent, `${this.paths.mirror}/objects`, `${this.hostRepo}/objects`, this.paths.gitDir],
+          argv: [parent, ...threadObjectStores(this.paths), this.paths.gitDir],
           timeoutMs: 300_000,
         },
         maxPatchBytes,
@@ -232,7 +242,7 @@ export class SandboxRuntimeWorkspace implements Workspace {
   private mounts(): SandboxMounts {
     return {
       gitDir: this.paths.gitDir,
-      readOnly: [`${this.paths.mirror}/objects`, `${this.hostRepo}/objects`],
+      readOnly: threadObjectStores(this.paths),
     };
   }
 }

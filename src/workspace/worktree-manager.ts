@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { runHostGit } from './host-git.js';
 import { assertRepoName, RepoMirrors } from './repo-mirror.js';
 import type { SandboxRunner } from './sandbox-runner.js';
-import { SandboxRuntimeWorkspace } from './sandbox-workspace.js';
+import { SandboxRuntimeWorkspace, threadObjectStores } from './sandbox-workspace.js';
 import type { RepoSpec, Workspace } from './types.js';
 import { safeThreadKey, threadBranchName, type WorktreeRecord, WorktreeRecords } from './worktree-records.js';
 
@@ -295,7 +295,7 @@ async function buildCheckout(record: WorktreeRecord, mirror: string): Promise<vo
   await mkdir(join(record.gitDir, 'objects', 'info'), { recursive: true });
   await writeFile(
     join(record.gitDir, 'objects', 'info', 'alternates'),
-    `${join(mirror, 'objects')}\n${join(record.hostRepo, 'objects')}\n`,
+    `${threadObjectStores({ mirror, hostRepo: record.hostRepo }).join('\n')}\n`,
   );
   const git = ['--git-dir', record.gitDir, '--work-tree', record.path];
   await runHostGit([...git, 'symbolic-ref', 'HEAD', `refs/heads/${record.branch}`]);
