@@ -1,6 +1,7 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { RepoConfig } from '../config.js';
-import type { ThreadMessage, Workspace } from './ports.js';
+import type { ThreadMessage } from '../jobs/ports.js';
+import type { Workspace } from '../workspace/types.js';
 import { sanitizeUntrusted } from './sanitize.js';
 
 export type RequestMode = 'question' | 'change';

@@ -46,6 +46,15 @@ export class ModelClient {
     }
   }
 
+  /** One call without tools (digest summaries); the text of the first choice, or '' when it has none. */
+  async summarize(text: string, options: { maxTokens: number; timeoutMs: number }): Promise<string> {
+    const answer = await this.complete(
+      { messages: [{ role: 'user', content: text }], max_tokens: options.maxTokens },
+      AbortSignal.timeout(options.timeoutMs),
+    );
+    return answer.choices[0]?.message.content ?? '';
+  }
+
   private explain(error: unknown): ProviderError {
     const status = (error as { status?: number }).status;
     const reason =

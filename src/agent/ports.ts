@@ -1,37 +1,57 @@
-import type { Logger } from '../log.js';
+import type { RepoConfig } from '../config.js';
+import type { JobOf } from '../jobs/job-kinds.js';
+import type { JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
+import type { PermissionQuestion } from '../jobs/tools.js';
 import type { Workspace } from '../workspace/types.js';
 
-export type { Workspace };
+/**
+ * What the agent room needs from the rooms around it. Each port is implemented by the
+ * room named beside it and passed in by main.ts, so the agent never imports those rooms.
+ */
 
-/** One message of the Slack thread, as the agent sees it. */
-export interface ThreadMessage {
-  ts: string;
-  userId: string | undefined;
-  name: string;
-  kind: 'person' | 'bot' | 'shipmate';
-  text: string;
-}
+export type ResolvedRepo = RepoConfig & { defaultBranch: string };
 
-/** Reads the conversation so far. Implemented by src/slack/. */
-export interface ThreadHistory {
-  fetch(channel: string, threadTs: string): Promise<ThreadMessage[]>;
-  displayName(userId: string): Promise<string>;
-  permalink(channel: string, messageTs: string): Promise<string | undefined>;
-}
-
-/** What a tool gets: never the database or the Slack client. */
-export interface ToolContext {
-  workspace: Workspace;
+/** One change request once the agent is done with it. */
+export interface ChangeInput {
   jobId: string;
+  channel: string;
+  threadTs: string;
+  messageTs: string;
   userId: string;
-  signal: AbortSignal;
-  log: Logger;
-  progress(text: string): void;
-  commandTimeoutMs: number;
-  /** Extra environment for every command (install scripts off unless the repo allows them). */
-  commandEnv?: Record<string, string>;
-  /** Domains granted to this job's commands beyond the process-wide allowlist. */
-  extraDomains?: string[];
-  /** Called when the sandbox blocked a command, so the answer can say what was needed. */
-  reportBlocked?: (sentence: string) => void;
+  request: string;
+  repo: ResolvedRepo;
+  workspace: Workspace;
 }
+
+/** What a change request turns into once the agent is done (checks, review, PR). Implemented by src/forge/. */
+export interface ChangeFlow {
+  finish(input: ChangeInput & { answer: string }): Promise<Reply>;
+}
+
+/** What earlier answers allow this job, and how to tell the model. */
+export interface GrantedAccess {
+  /** Hosts this job's commands may reach beyond the process-wide allowlist. */
+  extraDomains: string[];
+  /** Lines for the model's starting context ("Commands may now reach …"). */
+  notes: string[];
+  /** True when this question was already answered (or can never be granted): do not ask again. */
+  answered(question: PermissionQuestion): boolean;
+}
+
+/** Permissions a tool asked for, asked of a person in the thread. Implemented by src/permissions/. */
+export interface PermissionGate {
+  prepare(job: JobOf<'agent'>, repo: string): Promise<GrantedAccess>;
+  /** The job waits, without a worker slot, for an answer to `question`; `reply` is what it found so far. */
+  park(
+    job: JobOf<'agent'>,
+    question: PermissionQuestion,
+    reply: Required<Pick<Reply, 'markdown' | 'context'>>,
+  ): JobOutcome<'agent'>;
+}
+
+/** Extra buttons under an answer, from the tool calls it made (Save as team script). Implemented by src/scripts/. */
+export type AnswerActions = (
+  jobId: string,
+  toolCalls: Array<{ name: string; input: unknown }>,
+  hints: { request: string; channel: string; threadTs: string },
+) => ReplyAction | undefined;

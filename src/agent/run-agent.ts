@@ -3,9 +3,9 @@ import type {
   ChatCompletionMessageToolCall,
 } from 'openai/resources/chat/completions';
 import { describeError } from '../errors.js';
+import type { ToolContext } from '../jobs/tools.js';
+import { type AgentTool, toOpenAiTool } from '../jobs/tools.js';
 import type { ModelClient } from './model-client.js';
-import type { ToolContext } from './ports.js';
-import { type AgentTool, toOpenAiTool } from './tools/tool.js';
 
 export interface AgentBudget {
   maxSteps: number;

@@ -1,4 +1,4 @@
-import type { QuietDigest } from '../storage/digest-store.js';
+import type { QuietDigest } from './digest-store.js';
 import { formatDateTime, formatDay } from './format-time.js';
 import type { DigestFacts } from './gather-facts.js';
 import { capList, escapeMarkdown, inlineText, link, modelText, plural } from './markdown-text.js';

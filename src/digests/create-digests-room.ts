@@ -1,11 +1,12 @@
 import type { Config } from '../config.js';
-import type { CommandRoute } from '../handlers/command-job.js';
+import type { CommandRoute } from '../jobs/command-job.js';
 import type { JobQueue } from '../jobs/job-queue.js';
+import type { Room } from '../jobs/room.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../storage/database.js';
-import { DigestStore } from '../storage/digest-store.js';
 import { createDigestCommand } from './digest-command.js';
 import { DigestScheduler, type RunResult } from './digest-scheduler.js';
+import { DigestStore } from './digest-store.js';
 import type {
   ChannelHistory,
   DigestPullRequests,
@@ -38,8 +39,8 @@ export interface DigestsRoomDeps {
   tickIntervalMs?: number;
 }
 
-export interface DigestsRoom {
-  commandRoutes: { digest: CommandRoute<'digest'> };
+export interface DigestsRoom extends Room {
+  commands: { digest: CommandRoute<'digest'> };
   scheduler: {
     start(): void;
     stop(): void;
@@ -75,7 +76,14 @@ export function createDigestsRoom(deps: DigestsRoomDeps): DigestsRoom {
     ...(deps.tickIntervalMs ? { intervalMs: deps.tickIntervalMs } : {}),
   });
   return {
-    commandRoutes: {
+    name: 'digests',
+    /** Digests named in the config are stored once, then the scheduler ticks. */
+    start: () => {
+      seedDigestsFromConfig(deps.config.digests, store, clock(), log);
+      scheduler.start();
+    },
+    stop: () => scheduler.stop(),
+    commands: {
       digest: createDigestCommand({
         config: deps.config,
         store,

@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import type { CommandOutcome, CommandRoute } from '../handlers/command-job.js';
-import type { DigestRunRecord, DigestScheduleRecord, DigestStore } from '../storage/digest-store.js';
+import type { CommandOutcome, CommandRoute } from '../jobs/command-job.js';
 import type { DigestScheduler, RunResult } from './digest-scheduler.js';
+import type { DigestRunRecord, DigestScheduleRecord, DigestStore } from './digest-store.js';
 import { formatDateTime } from './format-time.js';
 import { link } from './markdown-text.js';
 import type { Permalinks } from './ports.js';

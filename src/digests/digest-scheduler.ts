@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AppError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { DigestScheduleRecord, DigestStore } from '../storage/digest-store.js';
+import type { DigestScheduleRecord, DigestStore } from './digest-store.js';
 import type { PostToChannel } from './ports.js';
 import type { DigestRequest, PublishOutcome } from './publish-digest.js';
 import { nextRunAfter, previousRunBefore } from './schedule-spec.js';

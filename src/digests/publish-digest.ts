@@ -1,5 +1,5 @@
-import type { QuietDigest } from '../storage/digest-store.js';
 import { composeDigest } from './compose-digest.js';
+import type { QuietDigest } from './digest-store.js';
 import { type GatherDeps, gatherFacts } from './gather-facts.js';
 import type { PostToChannel } from './ports.js';
 import { type SummarizeDeps, summarizeConversation } from './summarize-conversation.js';

@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { AppError } from '../errors.js';
-import type { QuietDigest } from '../storage/digest-store.js';
+import type { QuietDigest } from './digest-store.js';
 
 /** A schedule as people write it, turned into a 5-field cron expression. */
 export interface ScheduleSpec {

@@ -1,7 +1,7 @@
 import type { DigestConfig } from '../config.js';
 import { AppError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { DigestStore } from '../storage/digest-store.js';
+import type { DigestStore } from './digest-store.js';
 import { nextRunAfter, parseSchedule, resolveTimeZone } from './schedule-spec.js';
 
 export interface SeedReport {

@@ -1,7 +1,5 @@
-import type { ChangeFlow, ChangeInput, WorkspaceProvider } from '../agent/agent-job.js';
 import type { ModelClient } from '../agent/model-client.js';
-import type { ThreadHistory } from '../agent/ports.js';
-import { createOpenPullRequestTool } from '../agent/tools/open-pull-request.js';
+import type { ChangeFlow, ChangeInput } from '../agent/ports.js';
 import { type Config, isWriter, type RepoConfig } from '../config.js';
 import {
   type ActionRoute,
@@ -10,11 +8,14 @@ import {
   recordIdCodec,
   routeTable,
 } from '../jobs/actions.js';
-import type { Reply, ThreadRef } from '../jobs/ports.js';
+import type { Reply, ThreadHistory, ThreadRef } from '../jobs/ports.js';
+import type { Room } from '../jobs/room.js';
+import type { ToolSource, WorkspaceProvider } from '../jobs/tools.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
-import type { ChangeRecord, ChangeStore } from '../storage/change-store.js';
+import type { ChangeRecord, ChangeStore } from './change-store.js';
 import { importPolicy } from './git-commands.js';
+import { createOpenPullRequestTool } from './open-pull-request.js';
 import { createScriptProposer } from './propose-script.js';
 import { GitHubProvider, PlainGitProvider, type PullRequestProvider } from './providers.js';
 import { publishChange, writersOnly } from './publish-change.js';
@@ -23,7 +24,6 @@ import { runChecks } from './run-checks.js';
 import { composeSummary, takeOverLine, withDiff } from './summary.js';
 
 export type { CheckResult } from './run-checks.js';
-export { sandboxEnvFor } from './run-checks.js';
 
 type ResolvedRepo = RepoConfig & { defaultBranch: string };
 
@@ -48,6 +48,11 @@ export const changeActions = {
 
 /** Change requests become reviewed diffs in the thread, then branches and pull requests. */
 export function createForgeRoom(deps: ForgeDeps) {
+  const room = buildForgeRoom(deps);
+  return room satisfies Room;
+}
+
+function buildForgeRoom(deps: ForgeDeps) {
   const explicit = new Map<string, { title: string; body: string }>();
   const providerFor = (repo: RepoConfig): PullRequestProvider =>
     repo.github ? new GitHubProvider(repo.github, deps.config.github) : new PlainGitProvider();
@@ -66,11 +71,15 @@ export function createForgeRoom(deps: ForgeDeps) {
     }
   };
 
-  const changeFlow: ChangeFlow = {
-    tools: (input) =>
-      isWriter(deps.config, input.userId)
-        ? [createOpenPullRequestTool((title, body) => explicit.set(input.jobId, { title, body }))]
+  /** open_pull_request, for writers' change requests: the PR opens once checks and review are done. */
+  const tools: ToolSource = {
+    tools: (scope) =>
+      scope.mode === 'change' && isWriter(deps.config, scope.userId)
+        ? [createOpenPullRequestTool((title, body) => explicit.set(scope.jobId, { title, body }))]
         : [],
+  };
+
+  const changeFlow: ChangeFlow = {
     async finish(input) {
       const requested = explicit.get(input.jobId);
       explicit.delete(input.jobId);
@@ -125,8 +134,10 @@ export function createForgeRoom(deps: ForgeDeps) {
   );
 
   return {
+    name: 'forge',
+    tools,
+    actions: actionRoutes,
     changeFlow,
-    actionRoutes,
     providerFor,
     scriptProposer: createScriptProposer(publishDeps, attempt),
     digestPullRequests: {

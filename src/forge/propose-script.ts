@@ -1,6 +1,6 @@
 import type { RepoConfig } from '../config.js';
 import type { Reply, ThreadRef } from '../jobs/ports.js';
-import type { ScriptRecord } from '../storage/script-store.js';
+import type { ScriptRecord } from '../scripts/script-store.js';
 import { importPolicy } from './git-commands.js';
 import { type PublishDeps, publishChange } from './publish-change.js';
 

@@ -1,11 +1,11 @@
-import type { WorkspaceProvider } from '../agent/agent-job.js';
-import type { ThreadHistory } from '../agent/ports.js';
 import { type Config, isWriter, type RepoConfig } from '../config.js';
 import { ProviderError } from '../errors.js';
+import type { ThreadHistory } from '../jobs/ports.js';
+import type { WorkspaceProvider } from '../jobs/tools.js';
 import type { Scrubber } from '../scrub-secrets.js';
-import type { ChangeRecord, ChangeStore } from '../storage/change-store.js';
 import { runHostGit } from '../workspace/host-git.js';
 import type { Workspace } from '../workspace/types.js';
+import type { ChangeRecord, ChangeStore } from './change-store.js';
 import { pushBranch } from './git-commands.js';
 import type { PullRequestProvider } from './providers.js';
 import { takeOverLine } from './summary.js';

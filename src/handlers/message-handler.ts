@@ -1,8 +1,8 @@
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Notifier } from '../jobs/ports.js';
+import type { ThreadStore } from '../jobs/thread-store.js';
 import { describeCancel, type WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../log.js';
-import type { ThreadStore } from '../storage/thread-store.js';
 import { type CommandWord, helpText, parseCommandWord, stripMention } from './command-words.js';
 import type { IncomingMessage } from './types.js';
 

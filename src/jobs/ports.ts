@@ -35,6 +35,22 @@ export interface StatusView {
   actions?: ReplyAction[];
 }
 
+/** One message of the Slack thread, as the agent sees it. */
+export interface ThreadMessage {
+  ts: string;
+  userId: string | undefined;
+  name: string;
+  kind: 'person' | 'bot' | 'shipmate';
+  text: string;
+}
+
+/** Reads the conversation so far. Implemented by src/slack/. */
+export interface ThreadHistory {
+  fetch(channel: string, threadTs: string): Promise<ThreadMessage[]>;
+  displayName(userId: string): Promise<string>;
+  permalink(channel: string, messageTs: string): Promise<string | undefined>;
+}
+
 /** What jobs need to tell a thread. Implemented by src/slack/. */
 export interface Notifier {
   acknowledge(channel: string, messageTs: string): Promise<void>;

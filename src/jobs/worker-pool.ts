@@ -15,7 +15,8 @@ import type { JobContext, JobHandlers, JobOutcome, Notifier, StatusView, ThreadR
 export interface WorkerPoolOptions {
   queue: JobQueue;
   notifier: Notifier;
-  handlers: JobHandlers;
+  /** One handler per kind; given here or to `start` (main.ts builds the rooms, which need the pool, first). */
+  handlers?: JobHandlers;
   concurrency: number;
   log: Logger;
   owner?: string;
@@ -61,6 +62,7 @@ export class WorkerPool {
   private readonly leaseMs: number;
   private readonly clock: () => number;
   private accepting = false;
+  private handlers: JobHandlers | undefined;
   private waitTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {
@@ -70,7 +72,9 @@ export class WorkerPool {
   }
 
   /** Recovers what a crash left behind, then starts taking jobs. */
-  async start(): Promise<void> {
+  async start(handlers: JobHandlers | undefined = this.options.handlers): Promise<void> {
+    if (!handlers) throw new Error('the worker pool was started without job handlers');
+    this.handlers = handlers;
     const { retried, interrupted } = this.options.queue.recover({ all: true });
     for (const job of retried) {
       this.options.log.warn({ jobId: job.id, channel: job.channel }, 'job-recovered');
@@ -200,7 +204,7 @@ export class WorkerPool {
     job: JobOf<K>,
     context: Omit<JobContext<K>, 'job'>,
   ): Promise<JobOutcome<K>> {
-    const handler = this.options.handlers[job.kind];
+    const handler = (this.handlers as JobHandlers)[job.kind];
     return handler({ ...context, job });
   }
 

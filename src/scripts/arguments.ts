@@ -1,5 +1,5 @@
-import type { ScriptParameter } from '../storage/script-store.js';
 import { plainEnvName, usageLine } from './script-rules.js';
+import type { ScriptParameter } from './script-store.js';
 
 export type ParsedArguments = { ok: true; values: Record<string, string> } | { ok: false; problem: string };
 

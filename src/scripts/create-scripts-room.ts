@@ -1,20 +1,20 @@
-import type { ToolSource, WorkspaceProvider } from '../agent/agent-job.js';
-import type { ThreadHistory } from '../agent/ports.js';
 import { sanitizeUntrusted } from '../agent/sanitize.js';
-import { createRunScriptTool } from '../agent/tools/run-script.js';
-import { createSaveScriptTool } from '../agent/tools/save-script.js';
-import { createSearchScriptsTool } from '../agent/tools/search-scripts.js';
 import type { Config } from '../config.js';
 import type { ActionRoute, ViewRoute } from '../jobs/actions.js';
-import type { ReplyAction } from '../jobs/ports.js';
+import type { ReplyAction, ThreadHistory } from '../jobs/ports.js';
+import type { Room } from '../jobs/room.js';
+import type { ToolSource, WorkspaceProvider } from '../jobs/tools.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../storage/database.js';
-import { ScriptStore } from '../storage/script-store.js';
 import type { ModalOpener, ResolveRepo, ScriptProposer, ThreadReplier } from './ports.js';
 import type { ToolCallRecord } from './propose-draft.js';
 import { createProposeScriptAction, createSaveFlow } from './save-flow.js';
 import { createScriptCommands, type ScriptCommandRoutes } from './script-commands.js';
 import { ScriptLibrary } from './script-library.js';
+import { ScriptStore } from './script-store.js';
+import { createRunScriptTool } from './tools/run-script-tool.js';
+import { createSaveScriptTool } from './tools/save-script-tool.js';
+import { createSearchScriptsTool } from './tools/search-scripts-tool.js';
 
 export interface ScriptsRoomDeps {
   config: Pick<Config, 'access' | 'limits' | 'repos'>;
@@ -30,11 +30,11 @@ export interface ScriptsRoomDeps {
   clock?: () => number;
 }
 
-export interface ScriptsRoom {
-  toolSource: ToolSource;
-  commandRoutes: ScriptCommandRoutes;
-  actionRoutes: Record<'script_save_open' | 'script_update_confirm', ActionRoute>;
-  viewRoutes: Record<'script_save', ViewRoute>;
+export interface ScriptsRoom extends Room {
+  tools: ToolSource;
+  commands: ScriptCommandRoutes;
+  actions: Record<'script_save_open' | 'script_update_confirm', ActionRoute>;
+  views: Record<'script_save', ViewRoute>;
   proposeScriptAction(
     jobId: string,
     toolCalls: ToolCallRecord[],
@@ -67,7 +67,8 @@ export function createScriptsRoom(deps: ScriptsRoomDeps): ScriptsRoom {
     log,
   });
   return {
-    toolSource: {
+    name: 'scripts',
+    tools: {
       tools: (scope) => [
         createSearchScriptsTool(library, scope),
         createRunScriptTool(library, scope),
@@ -79,7 +80,7 @@ export function createScriptsRoom(deps: ScriptsRoomDeps): ScriptsRoom {
       ],
       context: ({ repo, request }) => scriptContext(library, repo, request),
     },
-    commandRoutes: createScriptCommands({
+    commands: createScriptCommands({
       library,
       config: deps.config,
       workspaces: deps.workspaces,
@@ -88,8 +89,8 @@ export function createScriptsRoom(deps: ScriptsRoomDeps): ScriptsRoom {
       proposer: deps.proposer,
       clock,
     }),
-    actionRoutes: flow.actionRoutes,
-    viewRoutes: flow.viewRoutes,
+    actions: flow.actionRoutes,
+    views: flow.viewRoutes,
     proposeScriptAction: createProposeScriptAction(store),
     store,
     digestScripts: {

@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
-import type { Workspace } from '../agent/ports.js';
-import { allRepos, type ScriptRecord, type ScriptStore } from '../storage/script-store.js';
+import type { Workspace } from '../workspace/types.js';
 import { parseScriptFile, renderScriptFile, scriptsFolder } from './script-file.js';
 import { checkScript } from './script-rules.js';
+import { allRepos, type ScriptRecord, type ScriptStore } from './script-store.js';
 
 export interface ImportReport {
   added: string[];

@@ -1,6 +1,6 @@
 import type { RepoConfig } from '../config.js';
 import type { Reply, ThreadRef } from '../jobs/ports.js';
-import type { ScriptRecord } from '../storage/script-store.js';
+import type { ScriptRecord } from './script-store.js';
 
 /** One text input of a modal form. */
 export interface ModalField {

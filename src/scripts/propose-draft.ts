@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Interpreter } from '../storage/script-store.js';
 import { namePattern } from './script-rules.js';
+import type { Interpreter } from './script-store.js';
 
 export interface ToolCallRecord {
   name: string;

@@ -1,6 +1,5 @@
-import type { Workspace } from '../agent/ports.js';
-import type { Interpreter, ScriptRecord } from '../storage/script-store.js';
-import type { CommandResult } from '../workspace/types.js';
+import type { CommandResult, Workspace } from '../workspace/types.js';
+import type { Interpreter, ScriptRecord } from './script-store.js';
 
 /**
  * How each interpreter reads a script from stdin. The body travels on stdin and parameters

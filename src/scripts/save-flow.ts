@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { ThreadHistory } from '../agent/ports.js';
 import { type Config, isWriter } from '../config.js';
 import {
   type ActionRoute,
@@ -10,14 +9,14 @@ import {
   routeTable,
   type ViewRoute,
 } from '../jobs/actions.js';
-import type { ReplyAction, ThreadRef } from '../jobs/ports.js';
+import type { ReplyAction, ThreadHistory, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
-import { allRepos, type ScriptDraft, type ScriptStore } from '../storage/script-store.js';
 import type { ModalForm, ModalOpener, ResolveRepo, ThreadReplier } from './ports.js';
 import { draftFromCommand, pickScriptCommand, type ToolCallRecord } from './propose-draft.js';
 import { inlineText } from './script-commands.js';
 import { forbiddenSaveMessage, type SaveResult, type ScriptLibrary } from './script-library.js';
 import { formatParameter, parseParameterLines, usageLine } from './script-rules.js';
+import { allRepos, type ScriptDraft, type ScriptStore } from './script-store.js';
 
 /** "Save as team script" under an answer; the value is the draft id (the job id). */
 export const saveOpenAction = defineAction({ id: 'script_save_open', ...recordIdCodec });

@@ -1,9 +1,7 @@
-import type { WorkspaceProvider } from '../agent/agent-job.js';
-import type { ThreadHistory } from '../agent/ports.js';
 import { type Config, isWriter } from '../config.js';
-import type { CommandOutcome, CommandRoute } from '../handlers/command-job.js';
-import type { JobContext } from '../jobs/ports.js';
-import { allRepos, type ScriptRecord } from '../storage/script-store.js';
+import type { CommandOutcome, CommandRoute } from '../jobs/command-job.js';
+import type { JobContext, ThreadHistory } from '../jobs/ports.js';
+import type { WorkspaceProvider } from '../jobs/tools.js';
 import { parseArguments } from './arguments.js';
 import { describeImport, importScripts } from './export-import.js';
 import type { ResolveRepo, ScriptProposer } from './ports.js';
@@ -11,6 +9,7 @@ import { capOutput, codeBlock, combinedOutput, describeExit, formatDuration } fr
 import { renderScriptFile } from './script-file.js';
 import type { ScriptLibrary } from './script-library.js';
 import { usageLine } from './script-rules.js';
+import { allRepos, type ScriptRecord } from './script-store.js';
 
 export interface ScriptCommandDeps {
   library: ScriptLibrary;

@@ -1,5 +1,5 @@
-import type { Interpreter, ScriptParameter } from '../storage/script-store.js';
 import { formatParameter, normalizeBody, parseParameterLine } from './script-rules.js';
+import type { Interpreter, ScriptParameter } from './script-store.js';
 
 export const scriptsFolder = '.shipmate/scripts';
 

@@ -1,11 +1,11 @@
 import { type Config, isWriter } from '../config.js';
 import type { Logger } from '../log.js';
-import { allRepos, type ScriptRecord, type ScriptStore } from '../storage/script-store.js';
 import type { CommandResult, Workspace } from '../workspace/types.js';
 import { bindArguments } from './arguments.js';
 import { toFtsQuery } from './fts-query.js';
 import { exitStatusOf, runScriptBody } from './run-script.js';
 import { checkScript, type ScriptInput } from './script-rules.js';
+import { allRepos, type ScriptRecord, type ScriptStore } from './script-store.js';
 
 export type SaveResult =
   | { kind: 'saved'; script: ScriptRecord; change: 'added' | 'updated' }

@@ -4,7 +4,7 @@ import {
   type ScriptFields,
   type ScriptParameter,
   scriptParameterSchema,
-} from '../storage/script-store.js';
+} from './script-store.js';
 
 export const namePattern = /^[a-z0-9][a-z0-9-]{1,48}$/;
 export const maxBodyBytes = 64 * 1024;

@@ -3,7 +3,8 @@ import type { Notifier, Reply, StatusView, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
 import { renderReply, renderStatus, type SlackMessage } from './message-format.js';
-import type { OutputQueue } from './output-queue.js';
+import { OutputQueue } from './output-queue.js';
+import type { SlackEdge } from './slack-app.js';
 
 /** Link previews are an exfiltration path: every post turns them off. */
 const noUnfurl = { unfurl_links: false, unfurl_media: false } as const;
@@ -98,4 +99,18 @@ export class SlackNotifier implements Notifier {
 export function slackErrorCode(error: unknown): string | undefined {
   const data = (error as { data?: { error?: unknown } } | undefined)?.data;
   return typeof data?.error === 'string' ? data.error : undefined;
+}
+
+/** The notifier for an edge: status edits go through one rate-limited, coalescing queue. */
+export function createSlackNotifier(edge: SlackEdge, scrub: Scrubber, log: Logger): SlackNotifier {
+  const updates = new OutputQueue({
+    send: async (channel, ts, payload) => {
+      await edge.client.chat.update({ channel, ts, ...payload } as Parameters<
+        typeof edge.client.chat.update
+      >[0]);
+    },
+    log,
+  });
+  edge.watchRateLimits(updates);
+  return new SlackNotifier(edge.client, updates, scrub, log);
 }

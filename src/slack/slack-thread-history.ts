@@ -1,6 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import type { ThreadHistory, ThreadMessage } from '../agent/ports.js';
+import type { ThreadHistory, ThreadMessage } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 
 const replySchema = z.object({

@@ -18,3 +18,19 @@ export async function detectDefaultBranch(url: string): Promise<string> {
     return 'main';
   }
 }
+
+/**
+ * A repo's default branch: the configured one, else the remote's HEAD asked once per
+ * process (a `git ls-remote` per job would cost a network round trip each time).
+ */
+export function defaultBranchResolver(
+  detect: (url: string) => Promise<string> = detectDefaultBranch,
+): (repo: { name: string; url: string; defaultBranch?: string | undefined }) => Promise<string> {
+  const known = new Map<string, Promise<string>>();
+  return (repo) => {
+    if (repo.defaultBranch) return Promise.resolve(repo.defaultBranch);
+    const branch = known.get(repo.name) ?? detect(repo.url);
+    known.set(repo.name, branch);
+    return branch;
+  };
+}

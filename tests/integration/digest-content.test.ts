@@ -112,9 +112,7 @@ describe('what a digest says', () => {
       log,
       progress: () => {},
     };
-    return (
-      (await digests.commandRoutes.digest({ name: 'digest', args: 'now' }, context)).reply?.markdown ?? ''
-    );
+    return (await digests.commands.digest({ name: 'digest', args: 'now' }, context)).reply?.markdown ?? '';
   }
 
   function recordJob(input: {

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config, DigestConfig } from '../../src/config.js';
 import { createDigestsRoom, type DigestsRoomDeps } from '../../src/digests/create-digests-room.js';
+import { DigestStore } from '../../src/digests/digest-store.js';
 import type { ChannelMessage } from '../../src/digests/ports.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
 import type { JobContext } from '../../src/jobs/ports.js';
 import { createLogger } from '../../src/log.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
-import { DigestStore } from '../../src/storage/digest-store.js';
 
 const log = createLogger({ level: 'silent' });
 const channel = 'C0DIGEST';
@@ -76,7 +76,7 @@ function processOn(
         log,
         progress: () => {},
       };
-      const outcome = await room.commandRoutes.digest({ name: 'digest', args }, context);
+      const outcome = await room.commands.digest({ name: 'digest', args }, context);
       return outcome.reply?.markdown ?? '';
     },
   };

@@ -3,18 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkspaceProvider } from '../../src/agent/agent-job.js';
 import { ModelClient } from '../../src/agent/model-client.js';
-import type { ThreadHistory, ToolContext } from '../../src/agent/ports.js';
 import { type Config, loadConfig, type RepoConfig } from '../../src/config.js';
 import { ProviderError } from '../../src/errors.js';
+import { ChangeStore } from '../../src/forge/change-store.js';
 import { createForgeRoom } from '../../src/forge/forge-room.js';
 import { pushBranch } from '../../src/forge/git-commands.js';
 import type { IncomingAction } from '../../src/handlers/types.js';
-import type { Reply, ThreadRef } from '../../src/jobs/ports.js';
+import type { Reply, ThreadHistory, ThreadRef } from '../../src/jobs/ports.js';
+import type { ToolContext, WorkspaceProvider } from '../../src/jobs/tools.js';
 import { createLogger } from '../../src/log.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
-import { ChangeStore } from '../../src/storage/change-store.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
 import { SandboxRunner } from '../../src/workspace/sandbox-runner.js';
 import type { Workspace } from '../../src/workspace/types.js';
@@ -159,7 +158,7 @@ async function change(options: {
     repo,
     workspace,
   };
-  const tools = room.changeFlow.tools(input);
+  const tools = room.tools.tools({ ...input, repo: repo.name, mode: 'change' });
   if (options.pullRequest) {
     const tool = tools.find((candidate) => candidate.name === 'open_pull_request');
     if (!tool) throw new Error('open_pull_request was not offered');
@@ -180,7 +179,7 @@ async function click(actionId: 'pr_open' | 'pr_discard' | 'pr_push_branch', jobI
     threadTs: undefined,
     triggerId: undefined,
   };
-  await room.actionRoutes[actionId](action);
+  await room.actions[actionId](action);
   expect(replies.length).toBe(before + 1);
   return replies.at(-1)!.reply.markdown;
 }

@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ThreadHistory, ToolContext } from '../../src/agent/ports.js';
-import { type AgentTool, toOpenAiTool } from '../../src/agent/tools/tool.js';
 import type { RepoConfig } from '../../src/config.js';
-import { createCommandJob } from '../../src/handlers/command-job.js';
 import { parseCommandWord } from '../../src/handlers/command-words.js';
+import { createCommandJob } from '../../src/jobs/command-job.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
-import type { JobOutcome, Reply, ThreadRef } from '../../src/jobs/ports.js';
+import type { JobOutcome, Reply, ThreadHistory, ThreadRef } from '../../src/jobs/ports.js';
+import type { ToolContext } from '../../src/jobs/tools.js';
+import { type AgentTool, toOpenAiTool } from '../../src/jobs/tools.js';
 import { createLogger } from '../../src/log.js';
 import { createScriptsRoom, type ScriptsRoom } from '../../src/scripts/create-scripts-room.js';
 import { exportScripts, importScripts } from '../../src/scripts/export-import.js';
@@ -106,7 +106,7 @@ async function newBed(writers: string[] = []): Promise<Bed> {
     resolveRepo: (channel) => (channel === CHANNEL ? repo : undefined),
   });
   const queue = new JobQueue(db);
-  const handler = createCommandJob(room.commandRoutes);
+  const handler = createCommandJob(room.commands);
   const workspace = (threadTs: string) => manager.acquire(repo, `${CHANNEL}-${threadTs}`);
   return {
     db,
@@ -128,7 +128,14 @@ async function newBed(writers: string[] = []): Promise<Bed> {
       return handler({ job, signal: new AbortController().signal, log, progress: () => {} });
     },
     tool(name, userId) {
-      const tools = room.toolSource.tools({ userId, repo: repo.name, channel: CHANNEL, threadTs: '1.1' });
+      const tools = room.tools.tools({
+        userId,
+        repo: repo.name,
+        channel: CHANNEL,
+        threadTs: '1.1',
+        mode: 'question',
+        jobId: 'job-1',
+      });
       const found = tools.find((tool) => tool.name === name);
       if (!found) throw new Error(`no tool ${name}`);
       return found;
@@ -145,7 +152,9 @@ async function callTool(bed: Bed, name: string, userId: string, input: unknown):
     signal: new AbortController().signal,
     log,
     progress: () => {},
-    commandTimeoutMs: 30_000,
+    commands: { timeoutMs: 30_000 },
+    ask: () => {},
+    reportBlocked: () => {},
   };
   return tool.run(tool.schema.parse(input), context);
 }
@@ -239,7 +248,7 @@ describe('team scripts', () => {
 
     const searched = await callTool(bed, 'search_scripts', BOB, { query: 'signups' });
     expect(searched).toContain('signups-by-plan (sh; 1 runs)');
-    const context = bed.room.toolSource.context?.({
+    const context = bed.room.tools.context?.({
       repo: 'shop',
       request: 'how many signups per plan are in the fixtures?',
     });
@@ -389,7 +398,7 @@ describe('team scripts', () => {
       userId: BOB,
       payload: { command: { name: 'propose-script', script: 'count-js' } },
     });
-    const outcome = await room.commandRoutes['propose-script'](
+    const outcome = await room.commands['propose-script'](
       { name: 'propose-script', script: 'count-js' },
       { job, signal: new AbortController().signal, log, progress: () => {} },
     );
@@ -408,11 +417,13 @@ describe('team scripts', () => {
 
   it('describes every tool field to the model', async () => {
     const bed = await newBed();
-    const tools = bed.room.toolSource.tools({
+    const tools = bed.room.tools.tools({
       userId: ALICE,
       repo: 'shop',
       channel: CHANNEL,
       threadTs: '1.1',
+      mode: 'question',
+      jobId: 'job-1',
     });
     expect(tools.map((tool) => tool.name)).toEqual(['search_scripts', 'run_script', 'save_script']);
     for (const tool of tools) {

@@ -2,10 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ThreadHistory } from '../../src/agent/ports.js';
 import type { RepoConfig } from '../../src/config.js';
 import type { IncomingAction } from '../../src/handlers/types.js';
-import type { Reply } from '../../src/jobs/ports.js';
+import type { Reply, ThreadHistory } from '../../src/jobs/ports.js';
 import { createLogger } from '../../src/log.js';
 import { createScriptsRoom, type ScriptsRoom } from '../../src/scripts/create-scripts-room.js';
 import type { ModalForm } from '../../src/scripts/ports.js';
@@ -104,7 +103,7 @@ describe('Save as team script button', () => {
     expect(action).toEqual({ actionId: 'script_save_open', label: 'Save as team script', value: 'job-1' });
     expect(room.proposeScriptAction('job-2', [{ name: 'shell', input: { command: 'ls' } }])).toBeUndefined();
 
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-1', ALICE));
+    await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     expect(forms).toHaveLength(1);
     const form = forms[0]!.form;
     expect(form.callbackId).toBe('script_save');
@@ -116,7 +115,7 @@ describe('Save as team script button', () => {
       scope: 'shop',
     });
 
-    await room.viewRoutes.script_save({
+    await room.views.script_save({
       callbackId: 'script_save',
       user: ALICE,
       privateMetadata: form.privateMetadata,
@@ -135,9 +134,9 @@ describe('Save as team script button', () => {
   it('asks before replacing a script of the same name, and updates on the Update button', async () => {
     const { room, forms, replies } = await newRoom();
     room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-1', ALICE));
+    await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     const form = forms[0]!.form;
-    await room.viewRoutes.script_save({
+    await room.views.script_save({
       callbackId: 'script_save',
       user: ALICE,
       privateMetadata: form.privateMetadata,
@@ -147,9 +146,9 @@ describe('Save as team script button', () => {
     room.proposeScriptAction('job-3', [
       { name: 'shell', input: { command: 'for p in pro free; do\n  echo $p\ndone' } },
     ]);
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-3', BOB));
+    await room.actions.script_save_open(click('script_save_open', 'job-3', BOB));
     const second = forms[1]!.form;
-    await room.viewRoutes.script_save({
+    await room.views.script_save({
       callbackId: 'script_save',
       user: BOB,
       privateMetadata: second.privateMetadata,
@@ -161,7 +160,7 @@ describe('Save as team script button', () => {
     const update = ask.actions?.[0];
     expect(update).toMatchObject({ actionId: 'script_update_confirm', label: 'Update signups' });
 
-    await room.actionRoutes.script_update_confirm(click('script_update_confirm', update!.value, BOB));
+    await room.actions.script_update_confirm(click('script_update_confirm', update!.value, BOB));
     expect(replies.at(-1)?.markdown).toMatch(
       /^Updated \(version 2; earlier versions kept\) team script `signups`/,
     );
@@ -173,20 +172,20 @@ describe('Save as team script button', () => {
       savedBy: ALICE,
     });
 
-    await room.actionRoutes.script_update_confirm(click('script_update_confirm', update!.value, BOB));
+    await room.actions.script_update_confirm(click('script_update_confirm', update!.value, BOB));
     expect(replies.at(-1)?.markdown).toMatch(/already handled/);
   });
 
   it('re-checks the writer list on click and on submit', async () => {
     const { room, forms, replies } = await newRoom({ writers: [ALICE] });
     room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-1', BOB));
+    await room.actions.script_save_open(click('script_save_open', 'job-1', BOB));
     expect(forms).toHaveLength(0);
     expect(replies.at(-1)?.markdown).toMatch(/limited to the writers/);
 
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-1', ALICE));
+    await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     const form = forms[0]!.form;
-    await room.viewRoutes.script_save({
+    await room.views.script_save({
       callbackId: 'script_save',
       user: BOB,
       privateMetadata: form.privateMetadata,
@@ -199,19 +198,19 @@ describe('Save as team script button', () => {
   it('reports problems in the form and keeps the edits for the next click', async () => {
     const { room, forms, replies } = await newRoom();
     room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-1', ALICE));
+    await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     const form = forms[0]!.form;
-    await room.viewRoutes.script_save({
+    await room.views.script_save({
       callbackId: 'script_save',
       user: ALICE,
       privateMetadata: form.privateMetadata,
       values: values(form, { name: 'Bad Name', description: 'Better words' }),
     });
     expect(replies.at(-1)?.markdown).toMatch(/Not saved: The name "Bad Name" is not usable/);
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-1', ALICE));
+    await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     expect(values(forms[1]!.form)).toMatchObject({ name: 'Bad Name', description: 'Better words' });
 
-    await room.viewRoutes.script_save({
+    await room.views.script_save({
       callbackId: 'script_save',
       user: ALICE,
       privateMetadata: '{not json',
@@ -223,7 +222,7 @@ describe('Save as team script button', () => {
   it('explains how to save by asking when no form can be opened', async () => {
     const { room, replies } = await newRoom({ modals: false });
     room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
-    await room.actionRoutes.script_save_open(click('script_save_open', 'job-1', ALICE));
+    await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     expect(replies.at(-1)?.markdown).toMatch(/save that as a script called/);
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { excludedReason, pushRefusal } from '../../src/forge/git-commands.js';
 import { reviewChange } from '../../src/forge/review-change.js';
-import { sandboxEnvFor } from '../../src/forge/run-checks.js';
 import { composeSummary, takeOverLine, withDiff } from '../../src/forge/summary.js';
 import { createLogger } from '../../src/log.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
+import { sandboxEnvFor } from '../../src/workspace/command-env.js';
 
 const quiet = createLogger({ level: 'silent' });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { modeSwitchAction, permissionActions } from '../../src/agent/agent-job.js';
+import { modeSwitchAction } from '../../src/agent/agent-actions.js';
 import { changeActions } from '../../src/forge/forge-room.js';
 import { createActionHandler, createViewHandler } from '../../src/handlers/action-handler.js';
 import {
@@ -16,6 +16,7 @@ import { JobQueue } from '../../src/jobs/job-queue.js';
 import type { JobHandler, JobHandlers, JobOutcome, Notifier, Reply } from '../../src/jobs/ports.js';
 import { cancelJobAction, describeCancel, retryJobAction, WorkerPool } from '../../src/jobs/worker-pool.js';
 import { createLogger } from '../../src/log.js';
+import { permissionActions } from '../../src/permissions/network-access.js';
 import { saveOpenAction, saveView, updateConfirmAction } from '../../src/scripts/save-flow.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
 import { waitFor } from '../support/app-process.js';

@@ -2,19 +2,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { networkAccess } from '../../src/agent/agent-job.js';
-import type { ToolContext } from '../../src/agent/ports.js';
-import { createRequestNetworkAccessTool } from '../../src/agent/tools/request-network-access.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
-import { createPermissionActions } from '../../src/handlers/permission-actions.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
 import type { Notifier, Reply } from '../../src/jobs/ports.js';
+import { ThreadStore } from '../../src/jobs/thread-store.js';
+import type { ToolContext } from '../../src/jobs/tools.js';
 import type { WorkerPool } from '../../src/jobs/worker-pool.js';
 import type { Logger } from '../../src/log.js';
+import { GrantStore } from '../../src/permissions/grant-store.js';
+import { networkAccess } from '../../src/permissions/network-access.js';
+import { createPermissionActions } from '../../src/permissions/permission-actions.js';
+import { createRequestNetworkAccessTool } from '../../src/permissions/request-network-access.js';
 import { openDatabase } from '../../src/storage/database.js';
-import { GrantStore } from '../../src/storage/grant-store.js';
-import { ThreadStore } from '../../src/storage/thread-store.js';
 import { refuseReason, staticRefuseReason } from '../../src/workspace/network-address.js';
 
 /** DNS as the tests want it: names resolve only to what the table says; nothing leaves the machine. */
@@ -205,11 +205,9 @@ describe('hosts a network grant may never open', () => {
 });
 
 describe('request_network_access', () => {
-  const context = {} as ToolContext;
-  const tool = (ask: (domain: string, reason: string) => void) =>
-    createRequestNetworkAccessTool(ask, (domain) => refuseReason(domain, resolve, noOwnAddresses));
+  const request = createRequestNetworkAccessTool((domain) => refuseReason(domain, resolve, noOwnAddresses));
   const run = async (domain: string, ask = vi.fn()) => {
-    const request = tool(ask);
+    const context = { ask } as unknown as ToolContext;
     const parsed = request.schema.safeParse({ domain, reason: 'to read the price list' });
     if (!parsed.success) return { text: `invalid: ${parsed.error.issues[0]?.message}`, ask };
     return { text: await request.run(parsed.data, context), ask };
@@ -252,7 +250,11 @@ describe('request_network_access', () => {
     async (domain) => {
       const { text, ask } = await run(domain);
       expect(text).toMatch(/^Asked in the thread for access to /);
-      expect(ask).toHaveBeenCalledWith(domain.toLowerCase(), 'to read the price list');
+      expect(ask).toHaveBeenCalledWith({
+        permission: 'network',
+        subject: domain.toLowerCase(),
+        reason: 'to read the price list',
+      });
     },
   );
 });

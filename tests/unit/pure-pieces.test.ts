@@ -3,7 +3,7 @@ import { classifyRequest } from '../../src/agent/build-context.js';
 import { linkCitations } from '../../src/agent/citations.js';
 import { sanitizeUntrusted } from '../../src/agent/sanitize.js';
 import { parseCommandWord, stripMention } from '../../src/handlers/command-words.js';
-import { effectiveDomains } from '../../src/handlers/permissions-command.js';
+import { effectiveDomains } from '../../src/permissions/permissions-command.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
 import { markdownLimit, renderReply, splitMarkdown } from '../../src/slack/message-format.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeError } from '../../errors.js';
-import { defineTool } from './tool.js';
+import { defineTool } from '../../jobs/tools.js';
 
 const schema = z.object({
   path: z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeError } from '../../errors.js';
-import { defineTool, shorten } from './tool.js';
+import { defineTool, shorten } from '../../jobs/tools.js';
 
 const schema = z.object({
   command: z
@@ -20,20 +20,18 @@ export const shellTool = defineTool({
   async run({ command }, context) {
     try {
       const result = await context.workspace.run(command, {
-        timeoutMs: context.commandTimeoutMs,
-        ...(context.commandEnv ? { env: context.commandEnv } : {}),
-        ...(context.extraDomains?.length ? { extraDomains: context.extraDomains } : {}),
+        ...context.commands,
         signal: context.signal,
       });
       const parts = [`exit code: ${result.exitCode ?? `killed (${result.signal ?? 'signal'})`}`];
       if (result.timedOut)
         parts.push(
-          `the command timed out after ${Math.round(context.commandTimeoutMs / 1000)} s and was killed`,
+          `the command timed out after ${Math.round(context.commands.timeoutMs / 1000)} s and was killed`,
         );
       if (result.limitNote) parts.push(result.limitNote);
       if (result.sandboxViolation) {
         parts.push(`blocked by the sandbox: ${result.sandboxViolation}`);
-        context.reportBlocked?.(result.sandboxViolation);
+        context.reportBlocked(result.sandboxViolation);
       }
       if (result.stdout) parts.push(`stdout:\n${result.stdout}`);
       if (result.stderr) parts.push(`stderr:\n${result.stderr}`);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { describeRunForModel } from '../../scripts/run-script.js';
-import type { ScriptLibrary } from '../../scripts/script-library.js';
-import { defineTool } from './tool.js';
+import { defineTool } from '../../jobs/tools.js';
+import { describeRunForModel } from '../run-script.js';
+import type { ScriptLibrary } from '../script-library.js';
 
 const schema = z.object({
   name: z.string().min(1).describe('The team script’s name, as found with search_scripts.'),
@@ -28,11 +28,11 @@ export function createRunScriptTool(library: ScriptLibrary, scope: { userId: str
       const outcome = await library.run(script, lowered, {
         workspace: context.workspace,
         userId: scope.userId,
-        timeoutMs: context.commandTimeoutMs,
+        timeoutMs: context.commands.timeoutMs,
         signal: context.signal,
       });
       if (outcome.kind === 'usage') return `Not run. ${outcome.usage}`;
-      return describeRunForModel(script.name, outcome.result, context.commandTimeoutMs);
+      return describeRunForModel(script.name, outcome.result, context.commands.timeoutMs);
     },
   });
 }

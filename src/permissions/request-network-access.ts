@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { refuseReason } from '../../workspace/network-address.js';
-import { defineTool } from './tool.js';
+import { defineTool } from '../jobs/tools.js';
+import { refuseReason } from '../workspace/network-address.js';
 
 const schema = z.object({
   domain: z
@@ -28,22 +28,19 @@ export type RefuseHost = (domain: string) => Promise<string | undefined>;
  * Hosts that would open the server's own services or its cloud credentials are refused
  * here, before anyone is asked: one tired click must not be enough to open them.
  */
-export function createRequestNetworkAccessTool(
-  ask: (domain: string, reason: string) => void,
-  refuse: RefuseHost = (domain) => refuseReason(domain),
-) {
+export function createRequestNetworkAccessTool(refuse: RefuseHost = (domain) => refuseReason(domain)) {
   return defineTool({
     name: 'request_network_access',
     description:
       'Ask a person in the thread to allow network access to one public host, after the sandbox blocked a command that the task really needs. Then stop using tools and say briefly what you were doing; the request is run again once someone answers. The shipmate server itself, private networks and cloud metadata are never allowed.',
     schema,
     progress: ({ domain }) => `Asking for access to \`${domain}\`…`,
-    async run({ domain, reason }) {
+    async run({ domain, reason }, context) {
       const why = await refuse(domain);
       if (why) {
         return `I can't ask for access to ${domain}: ${why} Do the task without it, and tell the person in one sentence why that host is out of reach.`;
       }
-      ask(domain.toLowerCase(), reason);
+      context.ask({ permission: 'network', subject: domain.toLowerCase(), reason });
       return `Asked in the thread for access to ${domain}. Stop now: answer in one or two sentences with what you found so far and what you will do once access is allowed.`;
     },
   });

@@ -1,6 +1,6 @@
 import { type Config, isWriter } from '../config.js';
-import type { UsageStore } from '../storage/usage-store.js';
-import type { CommandRoute } from './command-job.js';
+import type { CommandRoute } from '../jobs/command-job.js';
+import type { UsageStore } from './usage-store.js';
 
 /** `budget` shows the channel's daily model budget; `budget <tokens>` lets a writer set it. */
 export function createBudgetCommand(config: Readonly<Config>, usage: UsageStore): CommandRoute<'budget'> {

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import type { GrantStore } from '../storage/grant-store.js';
-import type { CommandRoute } from './command-job.js';
+import type { CommandRoute } from '../jobs/command-job.js';
+import type { GrantStore } from './grant-store.js';
 
 /**
  * The network allowlist the sandbox enforces. sandbox-runtime keeps one allowlist per

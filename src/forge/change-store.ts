@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Database } from './database.js';
+import type { Database } from '../storage/database.js';
 
 export type ChangeState = 'proposed' | 'opened' | 'pushed' | 'discarded';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool } from './tool.js';
+import { defineTool } from '../jobs/tools.js';
 
 const schema = z.object({
   title: z

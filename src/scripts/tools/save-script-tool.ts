@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { ScriptLibrary } from '../../scripts/script-library.js';
-import { forbiddenSaveMessage } from '../../scripts/script-library.js';
-import { usageLine } from '../../scripts/script-rules.js';
-import { allRepos, interpreters } from '../../storage/script-store.js';
-import { defineTool } from './tool.js';
+import { defineTool } from '../../jobs/tools.js';
+import type { ScriptLibrary } from '../script-library.js';
+import { forbiddenSaveMessage } from '../script-library.js';
+import { usageLine } from '../script-rules.js';
+import { allRepos, interpreters } from '../script-store.js';
 
 const schema = z.object({
   name: z

@@ -1,13 +1,13 @@
-import { permissionActions } from '../agent/agent-job.js';
 import { type Config, isWriter } from '../config.js';
 import { type ActionRoute, type IncomingAction, routeTable } from '../jobs/actions.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Notifier } from '../jobs/ports.js';
+import type { ThreadStore } from '../jobs/thread-store.js';
 import type { WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../log.js';
-import type { GrantStore } from '../storage/grant-store.js';
-import type { ThreadStore } from '../storage/thread-store.js';
 import { refuseReason } from '../workspace/network-address.js';
+import type { GrantStore } from './grant-store.js';
+import { permissionActions } from './network-access.js';
 
 type Answer = 'once' | 'always' | 'deny';
 

@@ -1,5 +1,5 @@
-import type { JobContext, JobHandler, JobOutcome } from '../jobs/ports.js';
-import type { CommandWord } from './command-words.js';
+import type { CommandWord } from './job-kinds.js';
+import type { JobContext, JobHandler, JobOutcome } from './ports.js';
 
 /** One command word's implementation, from the room that owns it (scripts, digests, permissions). */
 export type CommandRoute<Name extends CommandWord['name'] = CommandWord['name']> = (

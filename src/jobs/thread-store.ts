@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import type { Database } from '../storage/database.js';
 
 export interface ThreadRecord {
   channel: string;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { ScriptLibrary } from '../../scripts/script-library.js';
-import { usageLine } from '../../scripts/script-rules.js';
-import { sanitizeUntrusted } from '../sanitize.js';
-import { defineTool, shorten } from './tool.js';
+import { sanitizeUntrusted } from '../../agent/sanitize.js';
+import { defineTool, shorten } from '../../jobs/tools.js';
+import type { ScriptLibrary } from '../script-library.js';
+import { usageLine } from '../script-rules.js';
 
 const schema = z.object({
   query: z.string().min(1).describe('A few words about what the script should do, e.g. "signups by plan".'),

@@ -1,0 +1,61 @@
+import { linkCitations } from '../citations.js';
+import type { ResolvedRepo } from '../ports.js';
+import type { AgentRun } from '../run-agent.js';
+
+export interface DecoratedAnswer {
+  markdown: string;
+  /** The small line under the answer: model, steps, tokens, cost, duration. */
+  context: string;
+}
+
+const budgetName = { steps: 'step budget', time: 'time budget', tokens: 'token budget' } as const;
+
+/**
+ * Step 4: the model's text as the thread sees it. Says when a budget cut it short and what
+ * the sandbox blocked, turns file:line citations into links at the commit it read, and
+ * adds the usage line.
+ */
+export function decorateAnswer(input: {
+  run: Pick<AgentRun, 'answer' | 'stoppedBy' | 'steps' | 'usage'>;
+  blocked: readonly string[];
+  repo: ResolvedRepo;
+  commit: string;
+  webUrl: string;
+  model: string;
+  cost: number | undefined;
+  durationMs: number;
+}): DecoratedAnswer {
+  const { run } = input;
+  let answer = run.answer.trim() || '_The model returned an empty answer._';
+  if (run.stoppedBy)
+    answer += `\n\n_I stopped early because the ${budgetName[run.stoppedBy]} ran out; this is what I found so far._`;
+  if (input.blocked.length > 0) answer += `\n\n${blockedNote(input.blocked, input.repo.name)}`;
+  answer = linkCitations(answer, { repo: input.repo, commit: input.commit, webUrl: input.webUrl });
+  return { markdown: answer, context: usageLine(input.model, run, input.cost, input.durationMs) };
+}
+
+/** What the sandbox refused, and the one safe way to allow it: the config file, never a message. */
+export function blockedNote(sentences: readonly string[], repo: string): string {
+  const list = sentences
+    .slice(0, 5)
+    .map((sentence) => `- ${sentence}`)
+    .join('\n');
+  return `_The sandbox blocked ${sentences.length === 1 ? 'a command' : 'some commands'} while I worked:_\n${list}\n_If that access is needed, a maintainer can allow the domain for *${repo}* with \`allowedDomains\` in the shipmate config (see \`@shipmate permissions\`); writes outside the checkout are never allowed._`;
+}
+
+export function usageLine(
+  model: string,
+  run: { steps: number; usage: { promptTokens: number; completionTokens: number } },
+  cost: number | undefined,
+  durationMs: number,
+): string {
+  const tokens = `${run.usage.promptTokens.toLocaleString('en-US')} in / ${run.usage.completionTokens.toLocaleString('en-US')} out`;
+  const money = cost === undefined ? '' : ` · ~$${cost.toFixed(cost < 0.01 ? 4 : 2)}`;
+  return `${model} · ${run.steps} ${run.steps === 1 ? 'step' : 'steps'} · ${tokens} tokens${money} · ${(durationMs / 1000).toFixed(1)} s`;
+}
+
+/** The web address citations link to: github.com, or the GitHub Enterprise host of GITHUB_API_URL. */
+export function githubWebUrl(apiUrl: string | undefined): string {
+  if (!apiUrl || /api\.github\.com/.test(apiUrl)) return 'https://github.com';
+  return apiUrl.replace(/\/api\/v3\/?$/, '').replace(/\/$/, '');
+}

@@ -1,0 +1,121 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ModelClient } from './agent/model-client.js';
+import type { Config, RepoConfig } from './config.js';
+import { JobQueue } from './jobs/job-queue.js';
+import { ThreadStore } from './jobs/thread-store.js';
+import type { WorkspaceProvider } from './jobs/tools.js';
+import { WorkerPool } from './jobs/worker-pool.js';
+import type { Logger } from './log.js';
+import { effectiveDomains } from './permissions/permissions-command.js';
+import type { Scrubber } from './scrub-secrets.js';
+import { startPlayground } from './slack/playground/playground.js';
+import { createSlackEdge } from './slack/slack-app.js';
+import { createSlackNotifier } from './slack/slack-notifier.js';
+import { SlackThreadHistory } from './slack/slack-thread-history.js';
+import { openDatabase } from './storage/database.js';
+import { defaultBranchResolver } from './workspace/default-branch.js';
+import { SandboxRunner } from './workspace/sandbox-runner.js';
+import { WorkspaceManager } from './workspace/worktree-manager.js';
+
+/**
+ * Part one of the composition root: the services every room shares (database, queue,
+ * Slack edge, sandbox, worktrees, model), each built once from the config.
+ */
+export async function buildServices(config: Readonly<Config>, log: Logger, scrub: Scrubber) {
+  const db = openDatabase(join(config.dataDir, 'shipmate.db'));
+  const queue = new JobQueue(db);
+  const threads = new ThreadStore(db);
+  const playground =
+    config.slack.mode === 'playground'
+      ? await startPlayground({ channels: playgroundChannels(config), log, allowedHosts: [config.host] })
+      : undefined;
+  const edge = createSlackEdge({
+    mode: config.slack.mode === 'socket' ? 'socket' : 'http',
+    botToken: playground?.botToken ?? config.slack.botToken,
+    signingSecret: playground?.signingSecret ?? config.slack.signingSecret,
+    appToken: config.slack.appToken,
+    apiUrl: playground?.apiUrl ?? config.slack.apiUrl,
+    log,
+  });
+  const notifier = createSlackNotifier(edge, scrub, log);
+  const pool = new WorkerPool({ queue, notifier, concurrency: config.concurrency, log });
+
+  const sandbox = await SandboxRunner.create({
+    mode: config.sandbox,
+    tempRoot: join(config.dataDir, 'tmp'),
+    denyRead: [
+      config.dataDir,
+      ...(config.configFile ? [config.configFile] : []),
+      homedir(),
+      '/root',
+      '/home',
+    ],
+    allowedDomains: effectiveDomains(config),
+    ...(config.limits.maxWorktreeBytes
+      ? { limits: { maxWorktreeBytes: config.limits.maxWorktreeBytes } }
+      : {}),
+    log,
+  });
+  if (config.sandbox === 'off')
+    log.warn('SHIPMATE_SANDBOX=off: commands run WITHOUT a sandbox. Development only.');
+  const worktrees = new WorkspaceManager({
+    dataDir: config.dataDir,
+    sandbox,
+    idleTtlMs: config.limits.worktreeIdleHours * 3600_000,
+    log,
+  });
+  const workspaces: WorkspaceProvider = {
+    acquire: (repo, threadKey, slug) =>
+      worktrees.acquire(repo, threadKey, {
+        branchPrefix: config.git.branchPrefix,
+        ...(slug ? { slug } : {}),
+      }),
+  };
+  const resolveDefaultBranch = defaultBranchResolver();
+  /** A configured repo by name, with its default branch resolved. */
+  const repoNamed = async (name: string) => {
+    const repo = config.repos.find((candidate) => candidate.name === name);
+    return repo ? withDefaultBranch(repo) : undefined;
+  };
+  const withDefaultBranch = async (repo: RepoConfig) => ({
+    ...repo,
+    defaultBranch: await resolveDefaultBranch(repo),
+  });
+  const model = config.model.configured
+    ? new ModelClient({
+        apiKey: config.model.apiKey,
+        baseUrl: config.model.baseUrl,
+        model: config.model.name,
+      })
+    : undefined;
+  return {
+    config,
+    log,
+    scrub,
+    db,
+    queue,
+    pool,
+    threads,
+    playground,
+    edge,
+    notifier,
+    sandbox,
+    worktrees,
+    workspaces,
+    history: new SlackThreadHistory(edge.client, edge.botUserId, log),
+    model,
+    resolveDefaultBranch,
+    repoNamed,
+    withDefaultBranch,
+  };
+}
+
+export type Services = Awaited<ReturnType<typeof buildServices>>;
+
+/** The playground's channels: the config's mapped channels, or one #general. */
+function playgroundChannels(config: Readonly<Config>): Array<{ id: string; name: string }> {
+  const mapped = config.repos.flatMap((repo) => repo.channels.map((id) => ({ id, name: repo.name })));
+  const unique = [...new Map(mapped.map((channel) => [channel.id, channel])).values()];
+  return unique.length > 0 ? unique : [{ id: 'C0GENERAL', name: 'general' }];
+}
