@@ -1,14 +1,82 @@
+/** What every error code says about itself: can pressing Retry help, and is it the asker's (or their config's) to fix. */
+export interface ErrorTraits {
+  /** The same request may succeed later (a service was down, a restart interrupted it). */
+  retryable: boolean;
+  /** The request, the thread or the config is what needs to change, not shipmate: logged at info, not as an error. */
+  userFixable: boolean;
+}
+
+const transient: ErrorTraits = { retryable: true, userFixable: false };
+const askerFixes: ErrorTraits = { retryable: false, userFixable: true };
+const broken: ErrorTraits = { retryable: false, userFixable: false };
+
+/**
+ * Every error code the app throws, closed: a code not listed here does not compile. The
+ * worker pool reads the traits to choose the log level and whether to offer Retry.
+ */
+export const errorCodes = {
+  // Config and setup: the operator edits env or the config file.
+  'config-invalid': askerFixes,
+  'invalid-branch-prefix': askerFixes,
+  'invalid-env-name': askerFixes,
+  'invalid-repo-name': askerFixes,
+  'invalid-repo-url': askerFixes,
+  'default-branch-missing': askerFixes,
+  'sandbox-unavailable': broken,
+  'sandbox-path-invalid': broken,
+  'sandbox-config-conflict': broken,
+  'command-spawn-failed': transient,
+  // Digests: the schedule a person typed.
+  'digest-schedule-invalid': askerFixes,
+  'digest-schedule-never': askerFixes,
+  'digest-timezone-unknown': askerFixes,
+  // Changes: what the sandbox produced, and the branch it goes to.
+  'change-refused': askerFixes,
+  'change-stale': askerFixes,
+  'branch-moved': askerFixes,
+  'collect-too-large': askerFixes,
+  'change-export-failed': transient,
+  'collect-missing': transient,
+  'collect-invalid': broken,
+  'change-unreadable': broken,
+  // Files and paths inside a checkout (tools turn these into text for the model).
+  'path-escape': askerFixes,
+  'path-git': askerFixes,
+  'file-unreadable': transient,
+  'file-unwritable': transient,
+  // Services: git remotes, the code host, the model.
+  'clone-failed': transient,
+  'git-failed': transient,
+  'push-failed': transient,
+  'push-refused': broken,
+  'github-failed': transient,
+  'model-unavailable': transient,
+  // Jobs themselves.
+  'job-cancelled': broken,
+  'job-drained': transient,
+  'job-interrupted': transient,
+  'job-unreadable': broken,
+  'internal-error': transient,
+} as const satisfies Record<string, ErrorTraits>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** The traits of a code as stored (a row from another version may hold one no longer listed). */
+export function errorTraits(code: string): ErrorTraits {
+  return Object.hasOwn(errorCodes, code) ? errorCodes[code as ErrorCode] : errorCodes['internal-error'];
+}
+
 /**
  * One error base for the whole app. `code` is stable (logs, tests), `userMessage`
  * is the plain sentence a Slack user may see, `cause` keeps the chain for the operator.
  */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly userMessage: string | undefined;
   readonly fields: Record<string, unknown>;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { cause?: unknown; userMessage?: string; fields?: Record<string, unknown> } = {},
   ) {
@@ -34,9 +102,6 @@ export class WorkspaceError extends AppError {}
 
 /** The model, Slack or the code host answered with an error or not at all. */
 export class ProviderError extends AppError {}
-
-/** The asker may not do this (write actions, budgets). */
-export class PermissionError extends AppError {}
 
 /** The job was cancelled by a user or by shutdown. */
 export class CancelledError extends AppError {

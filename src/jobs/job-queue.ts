@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
+import type { ErrorCode } from '../errors.js';
 import type { Database } from '../storage/database.js';
 import {
   isJobKind,
@@ -121,7 +122,7 @@ export class JobQueue {
     this.finish(job.id, 'succeeded', stored === undefined ? {} : { result: stored });
   }
 
-  fail(id: string, error: { code: string; message: string; referenceId: string }): void {
+  fail(id: string, error: { code: ErrorCode; message: string; referenceId: string }): void {
     this.finish(id, 'failed', { error });
   }
 
@@ -287,7 +288,7 @@ export class JobQueue {
     status: JobStatus,
     extra: {
       result?: string;
-      error?: { code: string; message: string; referenceId: string };
+      error?: { code: ErrorCode; message: string; referenceId: string };
     },
   ): void {
     this.db

@@ -1,4 +1,4 @@
-import { AppError, CancelledError, newReferenceId } from '../errors.js';
+import { AppError, CancelledError, type ErrorCode, errorTraits, newReferenceId } from '../errors.js';
 import type { Logger } from '../log.js';
 import { defineAction, recordIdCodec } from './actions.js';
 import {
@@ -256,7 +256,8 @@ export class WorkerPool {
       return;
     }
     const referenceId = newReferenceId();
-    const code = error instanceof AppError ? error.code : 'internal-error';
+    const code: ErrorCode = error instanceof AppError ? error.code : 'internal-error';
+    const traits = errorTraits(code);
     const userMessage =
       error instanceof AppError && error.userMessage
         ? error.userMessage
@@ -266,11 +267,19 @@ export class WorkerPool {
       message: String((error as Error)?.message ?? error),
       referenceId,
     });
-    log.error({ err: error, code, referenceId }, 'job-failed');
+    // The code decides: the asker's to fix is routine (info), a service being down is a
+    // warning, anything else is shipmate's own failure (error). Only a retryable code gets Retry.
+    const level = traits.userFixable ? 'info' : traits.retryable ? 'warn' : 'error';
+    log[level]({ err: error, code, referenceId }, 'job-failed');
+    const next = traits.retryable
+      ? 'To try again, press **Retry** or mention me with the request.'
+      : traits.userFixable
+        ? 'Retrying the same request would fail the same way; change what the message above says, then mention me again.'
+        : 'Retrying will not help until a maintainer fixes this; they can find it in the log by the reference.';
     await this.safely(() =>
       this.options.notifier.reply(thread(job), {
-        markdown: `${userMessage}\n\nTo try again, press **Retry** or mention me with the request. Reference: \`${referenceId}\``,
-        actions: [retryButton(job.id)],
+        markdown: `${userMessage}\n\n${next} Reference: \`${referenceId}\``,
+        ...(traits.retryable ? { actions: [retryButton(job.id)] } : {}),
       }),
     );
     void this.safely(() => this.updateStatus(job, { text: `Failed (reference ${referenceId}).` }));

@@ -292,6 +292,10 @@ describe('budgets', () => {
       const second = await h.ask('and in docs?');
       const [refusal] = await h.waitForAnswers(second.ts);
       expect(answerText(refusal!)).toMatch(/used its daily model budget \(60 of 50 tokens/);
+      // An expected refusal: a reply that says how to go on, no Retry that could not help, no error log.
+      expect(answerText(refusal!)).toMatch(/budget <tokens>/);
+      expect(JSON.stringify(refusal!.blocks)).not.toContain('job_retry');
+      expect(h.app.logs.filter((line) => line.level >= 50)).toEqual([]);
       const denied = await h.ask('budget 1000', { user: 'U0BOB' });
       expect(answerText((await h.waitForAnswers(denied.ts))[0]!)).toMatch(
         /Only people listed in `access.writers`/,

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { modeSwitchAction } from '../../src/agent/agent-actions.js';
+import { ProviderError, WorkspaceError } from '../../src/errors.js';
 import { changeActions } from '../../src/forge/forge-room.js';
 import { createActionHandler, createViewHandler } from '../../src/handlers/action-handler.js';
 import {
@@ -252,6 +253,72 @@ describe('jobs parsed on read', () => {
   });
 });
 
+describe('a failed job', () => {
+  const fail = async (error: unknown) => {
+    const { queue, notifier, replies } = setUp();
+    const handler = vi.fn(async () => {
+      throw error;
+    });
+    const lines: Array<{ level: string; code?: string }> = [];
+    const spy = {
+      child: () => spy,
+      info: (fields: { code?: string }) => lines.push({ level: 'info', ...fields }),
+      warn: (fields: { code?: string }) => lines.push({ level: 'warn', ...fields }),
+      error: (fields: { code?: string }) => lines.push({ level: 'error', ...fields }),
+      debug: () => {},
+    } as unknown as typeof log;
+    const finished: StoredJob[] = [];
+    const pool = new WorkerPool({
+      queue,
+      notifier,
+      concurrency: 1,
+      log: spy,
+      onFinished: (job) => finished.push(job),
+    });
+    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    await pool.start({ agent: handler, command: handler });
+    await waitFor(() => finished.length === 1 || undefined, 5000, 'the job to finish');
+    await pool.drain(0);
+    return { reply: replies.at(-1), failed: lines.find((line) => line.code), stored: queue.get(job.id) };
+  };
+
+  it('offers Retry when the code says a later try may work, and logs a warning', async () => {
+    const { reply, failed, stored } = await fail(
+      new ProviderError('model-unavailable', 'HTTP 503', { userMessage: 'The model service is down.' }),
+    );
+    expect(reply?.markdown).toMatch(/^The model service is down\.\n\nTo try again, press \*\*Retry\*\*/);
+    expect(reply?.actions?.map((action) => action.actionId)).toEqual(['job_retry']);
+    expect(failed).toMatchObject({ level: 'warn', code: 'model-unavailable' });
+    expect(stored).toMatchObject({ status: 'failed', errorCode: 'model-unavailable' });
+  });
+
+  it('offers no Retry for what the asker must change, and logs it as routine', async () => {
+    const { reply, failed } = await fail(
+      new WorkspaceError('change-refused', 'gitlink', { userMessage: 'I cannot commit a submodule.' }),
+    );
+    expect(reply?.markdown).toMatch(/^I cannot commit a submodule\.\n\nRetrying the same request would fail/);
+    expect(reply?.actions ?? []).toEqual([]);
+    expect(failed).toMatchObject({ level: 'info', code: 'change-refused' });
+  });
+
+  it("treats an unexpected throw as shipmate's own failure: an error log, a reference, and Retry", async () => {
+    const { reply, failed } = await fail(new TypeError('undefined is not a function'));
+    expect(reply?.markdown).toMatch(/^Something went wrong on my side/);
+    expect(reply?.markdown).not.toMatch(/undefined is not a function/);
+    expect(reply?.actions?.map((action) => action.actionId)).toEqual(['job_retry']);
+    expect(failed).toMatchObject({ level: 'warn', code: 'internal-error' });
+  });
+
+  it('names a maintainer when neither the asker nor a retry can fix it', async () => {
+    const { reply, failed } = await fail(
+      new WorkspaceError('sandbox-unavailable', 'no bwrap', { userMessage: 'The sandbox is not installed.' }),
+    );
+    expect(reply?.markdown).toMatch(/Retrying will not help until a maintainer fixes this/);
+    expect(reply?.actions ?? []).toEqual([]);
+    expect(failed).toMatchObject({ level: 'error', code: 'sandbox-unavailable' });
+  });
+});
+
 describe('the typed seams', () => {
   it('are checked by tsc (the @ts-expect-error lines below fail the typecheck if an error goes away)', () => {
     expect(typeof typeChecks).toBe('function');
@@ -261,6 +328,8 @@ describe('the typed seams', () => {
 /** Never called: only compiled. */
 function typeChecks(queue: JobQueue, handler: JobHandler<'agent'>, command: JobHandler<'command'>) {
   const handlers: JobHandlers = { agent: handler, command };
+  // @ts-expect-error an error code that is not in the closed list
+  void new WorkspaceError('disk-on-fire', 'x');
   // @ts-expect-error a handler for a kind that does not exist
   const extra: JobHandlers = { ...handlers, review: handler };
   // @ts-expect-error every kind needs its handler
