@@ -1,5 +1,6 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { RepoConfig } from '../config.js';
+import { replaceMentions } from '../jobs/mentions.js';
 import type { ThreadMessage } from '../jobs/ports.js';
 import type { Workspace } from '../workspace/types.js';
 import { sanitizeUntrusted } from './sanitize.js';
@@ -72,14 +73,14 @@ export async function buildContext(
   return { system, messages: [{ role: 'user', content }] };
 }
 
-/** Slack's `<@U…>` mentions as names the model can follow; hidden text removed. */
+/** Mentions as names the model can follow; hidden text removed. */
 function readable(text: string, thread: ThreadMessage[]): string {
   const names = new Map(
     thread.filter((m) => m.userId).map((m) => [m.userId!, m.kind === 'shipmate' ? 'shipmate' : m.name]),
   );
-  return sanitizeUntrusted(text).replace(
-    /<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g,
-    (_, id: string) => `@${names.get(id) ?? 'someone'}`,
+  return replaceMentions(
+    sanitizeUntrusted(text),
+    (id, label) => `@${names.get(id) ?? (label ? sanitizeUntrusted(label) : 'someone')}`,
   );
 }
 

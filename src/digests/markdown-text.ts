@@ -1,3 +1,5 @@
+import { replaceMentions } from '../jobs/mentions.js';
+
 /**
  * Text from Slack, git and the model goes into a digest as plain words: one line,
  * Markdown specials escaped, and no mention that would ping a person or the channel.
@@ -8,20 +10,12 @@ export function inlineText(text: string, maxLength = 120): string {
   return escapeMarkdown(short);
 }
 
-/** `<@U123|ana>` → @ana, `<@U123>` → @someone, `<!here>` and bare @here → a form that does not notify. */
+/** A mention → @name (or @someone), and @here / @channel / @everyone → a form that does not notify. */
 export function neutralizeMentions(text: string): string {
-  return text
-    .replace(/<@[UW][A-Z0-9]+\|([^>]+)>/g, '@$1')
-    .replace(/<@[UW][A-Z0-9]+>/g, '@someone')
-    .replace(
-      /<!subteam\^[A-Z0-9]+(?:\|([^>]+))?>/g,
-      (_, name: string | undefined) => `@\u200b${name ?? 'group'}`,
-    )
-    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@\u200b$1')
-    .replace(/<!date\^[^>]*\|([^>]*)>/g, '$1')
-    .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '$2 ($1)')
-    .replace(/<(https?:\/\/[^|>\s]+)>/g, '$1')
-    .replace(/@(here|channel|everyone)\b/gi, '@\u200b$1');
+  return replaceMentions(text, (_, label) => `@${label ?? 'someone'}`).replace(
+    /@(here|channel|everyone)\b/gi,
+    '@\u200b$1',
+  );
 }
 
 export function escapeMarkdown(text: string): string {

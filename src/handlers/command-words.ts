@@ -33,14 +33,6 @@ export function parseCommandWord(text: string): CommandWord | undefined {
   return undefined;
 }
 
-/** Removes `<@U…>` mentions of the bot and tidies the space around them. */
-export function stripMention(text: string, botUserId: string | undefined): string {
-  const mention = botUserId
-    ? new RegExp(`<@${botUserId}(?:\\|[^>]*)?>`, 'g')
-    : /^\s*<@[UW][A-Z0-9]+(?:\|[^>]*)?>/;
-  return text.replace(mention, ' ').replace(/\s+/g, ' ').trim();
-}
-
 export const helpText = `Here is what I can do:
 - **Ask about the code**: \`@shipmate why does checkout double-charge shipping?\`
 - **Ask for a small change**: \`@shipmate fix the typo on the pricing page and open a PR\`

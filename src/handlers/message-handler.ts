@@ -3,7 +3,7 @@ import type { Notifier } from '../jobs/ports.js';
 import type { ThreadStore } from '../jobs/thread-store.js';
 import { describeCancel, type WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../log.js';
-import { type CommandWord, helpText, parseCommandWord, stripMention } from './command-words.js';
+import { type CommandWord, helpText, parseCommandWord } from './command-words.js';
 import type { IncomingMessage } from './types.js';
 
 export interface MessageHandlerDeps {
@@ -23,7 +23,7 @@ export function createMessageHandler(deps: MessageHandlerDeps): (message: Incomi
   return (message) => {
     const threadTs = message.threadTs ?? message.ts;
     if (!shouldTake(deps, message, threadTs)) return;
-    const text = stripMention(message.text, deps.botUserId());
+    const text = message.text;
     const command = parseCommandWord(text);
     if (command && isInline(command)) {
       if (!deps.queue.markSeen(message.channel, message.ts)) return;

@@ -10,7 +10,7 @@ export interface IncomingMessage {
   text: string;
   /** 'im' for a direct message to the bot. */
   channelType: 'channel' | 'group' | 'im' | 'mpim';
-  /** The message mentions the bot (app_mention, or `<@bot>` in the text). */
+  /** The message mentions the bot (app_mention, or a mention of the bot in the text). */
   mentioned: boolean;
 }
 

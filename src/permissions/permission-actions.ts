@@ -1,6 +1,7 @@
 import { type Config, isWriter } from '../config.js';
 import { type ActionRoute, type IncomingAction, routeTable } from '../jobs/actions.js';
 import type { JobQueue } from '../jobs/job-queue.js';
+import { mention } from '../jobs/mentions.js';
 import type { Notifier } from '../jobs/ports.js';
 import type { ThreadStore } from '../jobs/thread-store.js';
 import type { WorkerPool } from '../jobs/worker-pool.js';
@@ -66,9 +67,9 @@ export function createPermissionActions(deps: {
       deps.queue.requeue(job.id, { refundAttempt: true });
       deps.pool.kick();
       const said = {
-        once: `<@${action.user}> allowed \`${domain}\` for this request. Continuing.`,
-        always: `<@${action.user}> allowed \`${domain}\` for *${repo ?? 'this repository'}* from now on. Continuing.`,
-        deny: `<@${action.user}> denied access to \`${domain}\`. Continuing without it.`,
+        once: `${mention(action.user)} allowed \`${domain}\` for this request. Continuing.`,
+        always: `${mention(action.user)} allowed \`${domain}\` for *${repo ?? 'this repository'}* from now on. Continuing.`,
+        deny: `${mention(action.user)} denied access to \`${domain}\`. Continuing without it.`,
       }[kind];
       await deps.notifier.reply(thread, { markdown: said });
     };

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { CommandRoute } from '../jobs/command-job.js';
+import { mention } from '../jobs/mentions.js';
 import type { GrantStore } from './grant-store.js';
 
 /**
@@ -34,7 +35,7 @@ export function createPermissionsCommand(
     });
     const writers =
       config.access.writers.length > 0
-        ? `Write actions (push, PR, shared scripts) are limited to ${config.access.writers.map((id) => `<@${id}>`).join(', ')}.`
+        ? `Write actions (push, PR, shared scripts) are limited to ${config.access.writers.map((id) => mention(id)).join(', ')}.`
         : 'Everyone may use write actions (push, PR, shared scripts): `access.writers` is not set.';
     const network =
       open.length > 0

@@ -1,5 +1,6 @@
 import { type Config, isWriter } from '../config.js';
 import type { CommandOutcome, CommandRoute } from '../jobs/command-job.js';
+import { replaceMentions } from '../jobs/mentions.js';
 import type { JobContext, ThreadHistory } from '../jobs/ports.js';
 import type { WorkspaceProvider } from '../jobs/tools.js';
 import { parseArguments } from './arguments.js';
@@ -242,9 +243,9 @@ function notFound(name: string): string {
 const noRepoMessage =
   'This channel is not mapped to one repository, so I do not know where to run it. Mention me with `in <repo>: …` first in this thread, or map the channel in the config.';
 
-/** People's text in a reply: no channel-wide pings or mentions through `<!here>` / `<@U…>`. */
+/** People's text in a reply: no mention, and no angle-bracket markup that could ping a channel. */
 export function inlineText(text: string): string {
-  return text.replace(/<([!@#])/g, '‹$1');
+  return replaceMentions(text, (_, label) => `@${label ?? 'someone'}`).replace(/<([!@#])/g, '‹$1');
 }
 
 function done(markdown: string, statusText = 'Done.'): CommandOutcome {

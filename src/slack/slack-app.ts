@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { SlackMode } from '../config.js';
 import type { InboundHandlers, IncomingMessage } from '../handlers/types.js';
 import type { Logger } from '../log.js';
+import { addressedText, mentionsUser } from './mention-syntax.js';
 import type { OutputQueue } from './output-queue.js';
 
 const { App, HTTPReceiver, SocketModeReceiver } = bolt;
@@ -179,13 +180,14 @@ export function toIncomingMessage(
   const channelType =
     event_.channel_type === 'app_home' ? 'im' : (event_.channel_type ?? inferChannelType(event_.channel));
   const mentioned =
-    event_.type === 'app_mention' || (botUserId !== undefined && event_.text.includes(`<@${botUserId}`));
+    event_.type === 'app_mention' || (botUserId !== undefined && mentionsUser(event_.text, botUserId));
   return {
     channel: event_.channel,
     ts: event_.ts,
     threadTs: event_.thread_ts && event_.thread_ts !== event_.ts ? event_.thread_ts : undefined,
     user: event_.user,
-    text: event_.text,
+    // The bot's own mention is how people address it, not part of what they ask.
+    text: addressedText(event_.text, botUserId),
     channelType,
     mentioned,
   };

@@ -1,7 +1,9 @@
 import type { WebClient } from '@slack/web-api';
+import { withoutMarkers } from '../jobs/mentions.js';
 import type { Notifier, Reply, StatusView, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
+import { toSlackText } from './mention-syntax.js';
 import { renderReply, renderStatus, type SlackMessage } from './message-format.js';
 import { OutputQueue } from './output-queue.js';
 import type { SlackEdge } from './slack-app.js';
@@ -61,7 +63,7 @@ export class SlackNotifier implements Notifier {
         thread_ts: thread.threadTs,
         filename: rendered.file.filename,
         title: rendered.file.title,
-        content: this.scrub(rendered.file.content),
+        content: withoutMarkers(this.scrub(rendered.file.content)),
       });
     }
     return lastTs;
@@ -88,10 +90,10 @@ export class SlackNotifier implements Notifier {
     return result.ts;
   }
 
-  /** Scrubs every string in the payload (texts inside blocks included). */
+  /** Scrubs every string in the payload (texts inside blocks included) and writes mentions as Slack does. */
   private clean(message: SlackMessage): SlackMessage {
     return JSON.parse(JSON.stringify(message), (_key, value: unknown) =>
-      typeof value === 'string' ? this.scrub(value) : value,
+      typeof value === 'string' ? toSlackText(this.scrub(value)) : value,
     ) as SlackMessage;
   }
 }

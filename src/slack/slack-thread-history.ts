@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import type { ThreadHistory, ThreadMessage } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
+import { fromSlackText } from './mention-syntax.js';
 
 const replySchema = z.object({
   ts: z.string(),
@@ -90,12 +91,12 @@ export class SlackThreadHistory implements ThreadHistory {
 
   private async toMessage(raw: z.infer<typeof replySchema>): Promise<ThreadMessage> {
     const self = this.botUserId();
-    if (self) raw.text = raw.text.replaceAll(`<@${self}>`, '@shipmate');
+    raw.text = fromSlackText(raw.text, { userId: self, as: '@shipmate' });
     if (raw.user && raw.user === self) {
       // Our answers travel in markdown blocks; `text` is only the short notification fallback.
       const markdown = (raw.blocks ?? [])
         .filter((block) => block.type === 'markdown' && typeof block.text === 'string')
-        .map((block) => block.text as string)
+        .map((block) => fromSlackText(block.text as string, { userId: self, as: '@shipmate' }))
         .join('\n');
       return { ts: raw.ts, userId: raw.user, name: 'shipmate', kind: 'shipmate', text: markdown || raw.text };
     }

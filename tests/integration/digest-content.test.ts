@@ -135,7 +135,7 @@ describe('what a digest says', () => {
     const usage = { repo: 'shop', steps: 2, promptTokens: 10, completionTokens: 5, cost: null };
     if (input.fail)
       queue.fail(job.id, {
-        code: 'job-timeout',
+        code: 'model-unavailable',
         message: 'ran out of time in /srv/internal',
         referenceId: 'K2J9QZ',
       });
@@ -147,7 +147,8 @@ describe('what a digest says', () => {
 
   it('lists answered questions, pull requests, scripts, commits and failed jobs, with links', async () => {
     now = base + 30_000;
-    recordJob({ text: 'Why is tax rounded <!channel>?', threadTs: '1700000030.000100' });
+    // Job text is stored as src/slack/ reads it: Slack's `<!channel>` arrives as plain "@channel".
+    recordJob({ text: 'Why is tax rounded @channel?', threadTs: '1700000030.000100' });
     recordJob({ text: 'and for VAT?', threadTs: '1700000030.000100' });
     recordJob({ text: 'where do receipts get printed', threadTs: '1700000031.000200' });
     recordJob({ text: 'fix the receipt typo', threadTs: '1700000032.000300', mode: 'change' });
@@ -199,7 +200,7 @@ describe('what a digest says', () => {
     expect(digest).toContain('- Show VAT on receipts\n- Add VAT to invoices\n- Fix rounding in tax');
     expect(digest).not.toContain('bump dependencies');
     expect(digest).toContain(
-      '**Jobs that failed (1)**\n- [run the whole test suite please](https://team.slack.test/archives/C0SHOP/p1700000033000400) · `job-timeout` (ref K2J9QZ)',
+      '**Jobs that failed (1)**\n- [run the whole test suite please](https://team.slack.test/archives/C0SHOP/p1700000033000400) · `model-unavailable` (ref K2J9QZ)',
     );
     expect(digest).not.toContain('/srv/internal');
     expect(digest).toContain(

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { classifyRequest } from '../../src/agent/build-context.js';
 import { linkCitations } from '../../src/agent/citations.js';
 import { sanitizeUntrusted } from '../../src/agent/sanitize.js';
-import { parseCommandWord, stripMention } from '../../src/handlers/command-words.js';
+import { parseCommandWord } from '../../src/handlers/command-words.js';
 import { effectiveDomains } from '../../src/permissions/permissions-command.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
+import { addressedText, toSlackText } from '../../src/slack/mention-syntax.js';
 import { markdownLimit, renderReply, splitMarkdown } from '../../src/slack/message-format.js';
 
 describe('secret scrubber', () => {
@@ -99,7 +100,23 @@ describe('command words', () => {
   );
 
   it('strips the bot mention', () => {
-    expect(stripMention('<@U0BOT> why is it slow?', 'U0BOT')).toBe('why is it slow?');
+    expect(addressedText('<@U0BOT> why is it slow?', 'U0BOT')).toBe('why is it slow?');
+    expect(addressedText('<@U0BOT|shipmate> ask <@U0BOT> twice', 'U0BOT')).toBe('ask twice');
+    expect(addressedText('<@U0BOT> before the bot knows its id', undefined)).toBe(
+      'before the bot knows its id',
+    );
+  });
+
+  it('reads other mentions as markers that are posted back as Slack mentions', () => {
+    const read = addressedText('<@U0BOT> ask <@U0ANA|ana> and <!here>', 'U0BOT');
+    expect(read).not.toContain('<@');
+    expect(read).toContain('@here');
+    expect(toSlackText(read)).toBe('ask <@U0ANA> and @here');
+  });
+
+  it('never lets typed marker characters become a mention', () => {
+    const forged = '\u{E000}U0EVE\u{E001} hi';
+    expect(toSlackText(addressedText(forged, 'U0BOT'))).toBe('U0EVE hi');
   });
 });
 

@@ -1,0 +1,56 @@
+import { mention, replaceMentions, withoutMarkers } from '../jobs/mentions.js';
+
+/**
+ * Slack's message syntax for people, groups and the channel, and how shipmate reads it:
+ * https://docs.slack.dev/messaging/formatting-message-text#mentioning-users
+ * `<@U123>` and `<@U123|name>` name a person; `<!here>`, `<!channel>`, `<!everyone>` and
+ * `<!subteam^S123|name>` ping many; `<!date^…|fallback>` shows a date; `<url|label>` a link.
+ */
+const userMention = /<@([UW][A-Z0-9]+)(?:\|([^>]*))?>/g;
+
+/**
+ * A message's text as the rest of shipmate reads it: mentions of the bot dropped, other
+ * mentions as markers (see src/jobs/mentions.ts), group and channel pings as plain words,
+ * dates by their fallback and links as "label (url)".
+ */
+export function fromSlackText(text: string, bot?: { userId: string | undefined; as: string }): string {
+  return withoutMarkers(text)
+    .replace(userMention, (_, userId: string, label: string | undefined) =>
+      bot?.userId && userId === bot.userId ? bot.as : mention(userId, label || undefined),
+    )
+    .replace(/<!subteam\^[A-Z0-9]+(?:\|@?([^>]+))?>/g, (_, name: string | undefined) => `@${name ?? 'group'}`)
+    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@$1')
+    .replace(/<!date\^[^>]*\|([^>]*)>/g, '$1')
+    .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '$2 ($1)')
+    .replace(/<(https?:\/\/[^|>\s]+)>/g, '$1');
+}
+
+/** Whether Slack's text mentions this user. */
+export function mentionsUser(text: string, userId: string): boolean {
+  return text.includes(`<@${userId}>`) || text.includes(`<@${userId}|`);
+}
+
+/**
+ * shipmate's text as Slack should show it. No code outside src/slack/ writes Slack's
+ * syntax, so any found here came from the model, a repository or a person quoted back:
+ * it is shown as words, never as a ping. Only markers become real mentions.
+ */
+export function toSlackText(text: string): string {
+  const inert = text
+    .replace(userMention, (_, _id: string, label: string | undefined) => `@${label || 'someone'}`)
+    .replace(
+      /<!subteam\^[A-Z0-9]+(?:\|@?([^>]+))?>/g,
+      (_, name: string | undefined) => `@\u200b${name ?? 'group'}`,
+    )
+    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@\u200b$1');
+  return replaceMentions(inert, (userId) => `<@${userId}>`);
+}
+
+/**
+ * What a person wrote, minus the bot's mention. Before the bot knows its own id (auth.test
+ * not answered yet), a mention at the very start is taken to be the bot's.
+ */
+export function addressedText(text: string, botUserId: string | undefined): string {
+  const self = botUserId ?? /^\s*<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/.exec(text)?.[1];
+  return fromSlackText(text, { userId: self, as: ' ' }).replace(/\s+/g, ' ').trim();
+}
