@@ -29,8 +29,9 @@ export function decorateAnswer(input: {
   let answer = run.answer.trim() || '_The model returned an empty answer._';
   if (run.stoppedBy)
     answer += `\n\n_I stopped early because the ${budgetName[run.stoppedBy]} ran out; this is what I found so far._`;
-  if (input.blocked.length > 0) answer += `\n\n${blockedNote(input.blocked, input.repo.name)}`;
+  // Citations are the model's; the note below is shipmate's (a blocked `host:443` is no file).
   answer = linkCitations(answer, { repo: input.repo, commit: input.commit, webUrl: input.webUrl });
+  if (input.blocked.length > 0) answer += `\n\n${blockedNote(input.blocked, input.repo.name)}`;
   return { markdown: answer, context: usageLine(input.model, run, input.cost, input.durationMs) };
 }
 

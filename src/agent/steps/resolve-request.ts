@@ -92,14 +92,17 @@ function pickRepo(
       },
     };
   }
-  const named = /^in ([\w.-]+)\s*[:,]\s*/i.exec(text);
+  const named = /^in ([\w.-]+)\s*([:,])\s*/i.exec(text);
   if (named?.[1]) {
     const wanted = named[1].toLowerCase();
     const repo = repos.find((candidate) => candidate.name.toLowerCase() === wanted);
     if (repo) return { repo, request: text.slice(named[0].length) };
-    return {
-      refusal: { markdown: `I do not know a repository called \`${named[1]}\`. ${listRepos(repos)}` },
-    };
+    // "in shop: …" names a repository; "In general, …" is just how a sentence starts.
+    if (named[2] === ':') {
+      return {
+        refusal: { markdown: `I do not know a repository called \`${named[1]}\`. ${listRepos(repos)}` },
+      };
+    }
   }
   const known = repoForThread(deps.config, deps.threads, channel, threadTs);
   if (known) return { repo: known, request: text };

@@ -48,7 +48,8 @@ export async function runTheAgent(
     repo,
     defaultBranch: repo.defaultBranch,
     workspace: input.workspace,
-    mode: request.mode,
+    // A plan is read-only work: the question wording ("do not change files") plus the plan rule.
+    mode: request.planning ? 'question' : request.mode,
     askerName: input.askerName,
     request: request.request,
     thread: input.thread,
