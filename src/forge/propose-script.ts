@@ -1,10 +1,10 @@
 import type { RepoConfig } from '../config.js';
 import type { Reply, ThreadRef } from '../jobs/ports.js';
-import type { ScriptRecord } from '../scripts/script-store.js';
 import { importPolicy } from './git-commands.js';
 import { type PublishDeps, publishChange } from './publish-change.js';
 
-type Proposal = ScriptRecord & { file: { path: string; content: string } };
+/** The script as the scripts room hands it over (its ScriptProposer port). */
+type Proposal = { name: string; description: string; file: { path: string; content: string } };
 
 /**
  * `@shipmate propose script <name>`: the script's file goes into the thread's checkout and

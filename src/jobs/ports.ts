@@ -82,3 +82,27 @@ export type JobHandler<K extends JobKind> = (context: JobContext<K>) => Promise<
 
 /** One handler per job kind: a missing kind, or one that does not exist, does not compile. */
 export type JobHandlers = { [K in JobKind]: JobHandler<K> };
+
+/** One text input of a modal form. */
+export interface ModalField {
+  id: string;
+  label: string;
+  initial: string;
+  multiline: boolean;
+  optional?: boolean;
+}
+
+/** A form described without any Slack wire format; src/slack/ turns it into views.open. */
+export interface ModalForm {
+  callbackId: string;
+  title: string;
+  submitLabel?: string;
+  fields: ModalField[];
+  /** Returned untouched with the submission (IncomingViewSubmission.privateMetadata). */
+  privateMetadata: string;
+}
+
+/** Opens a modal for the person who clicked. Implemented by src/slack/ (views.open). */
+export interface ModalOpener {
+  open(triggerId: string, form: ModalForm): Promise<void>;
+}

@@ -1,30 +1,9 @@
 import type { RepoConfig } from '../config.js';
 import type { Reply, ThreadRef } from '../jobs/ports.js';
+
+export type { ModalField, ModalForm, ModalOpener } from '../jobs/ports.js';
+
 import type { ScriptRecord } from './script-store.js';
-
-/** One text input of a modal form. */
-export interface ModalField {
-  id: string;
-  label: string;
-  initial: string;
-  multiline: boolean;
-  optional?: boolean;
-}
-
-/** A form described without any Slack wire format; src/slack/ turns it into views.open. */
-export interface ModalForm {
-  callbackId: string;
-  title: string;
-  submitLabel?: string;
-  fields: ModalField[];
-  /** Returned untouched with the submission (IncomingViewSubmission.privateMetadata). */
-  privateMetadata: string;
-}
-
-/** Opens a modal for the person who clicked. Implemented by src/slack/ (views.open). */
-export interface ModalOpener {
-  open(triggerId: string, form: ModalForm): Promise<void>;
-}
 
 /** Opens a pull request that adds the script's file to the repository. Implemented by src/forge/. */
 export interface ScriptProposer {

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { ModalForm, ModalOpener } from '../scripts/ports.js';
+import type { ModalForm, ModalOpener } from '../jobs/ports.js';
 
 /** A form described in plain terms, opened as a Slack modal (views.open). */
 export class SlackModalOpener implements ModalOpener {

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { WorkspaceError } from '../errors.js';
+import { formatBytes } from './format-bytes.js';
 import { runHostGit, runHostGitRaw } from './host-git.js';
-import { formatBytes } from './process-runner.js';
 
 /**
  * The host side of the trust boundary for changes. The sandbox exports the thread's change as

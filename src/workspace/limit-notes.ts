@@ -1,6 +1,6 @@
 import type { CgroupUsage } from './cgroups.js';
 import type { DiskUsage } from './disk-usage.js';
-import { formatBytes } from './process-runner.js';
+import { formatBytes } from './format-bytes.js';
 import type { ResourceLimits } from './resource-limits.js';
 import type { CommandResult } from './types.js';
 

@@ -1,4 +1,4 @@
-import { formatBytes } from './process-runner.js';
+import { formatBytes } from './format-bytes.js';
 
 /** Per-command ceilings, applied to the whole process tree of one command. */
 export interface ResourceLimits {

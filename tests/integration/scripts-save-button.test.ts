@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepoConfig } from '../../src/config.js';
 import type { IncomingAction } from '../../src/handlers/types.js';
-import type { Reply, ThreadHistory } from '../../src/jobs/ports.js';
+import type { ModalForm, Reply, ThreadHistory } from '../../src/jobs/ports.js';
 import { createLogger } from '../../src/log.js';
 import { createScriptsRoom, type ScriptsRoom } from '../../src/scripts/create-scripts-room.js';
-import type { ModalForm } from '../../src/scripts/ports.js';
 import { openDatabase } from '../../src/storage/database.js';
 
 const CHANNEL = 'C0SCRIPTS';

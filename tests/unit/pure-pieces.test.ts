@@ -114,6 +114,12 @@ describe('command words', () => {
     expect(toSlackText(read)).toBe('ask <@U0ANA> and @here');
   });
 
+  it('shows Slack syntax the model or a repository wrote as words, never as a ping', () => {
+    expect(toSlackText('<!here> read <@U0ANA|ana> and <@U0BOB>, <!subteam^S1|devs>')).toBe(
+      '@\u200bhere read @ana and @someone, @\u200bdevs',
+    );
+  });
+
   it('never lets typed marker characters become a mention', () => {
     const forged = '\u{E000}U0EVE\u{E001} hi';
     expect(toSlackText(addressedText(forged, 'U0BOT'))).toBe('U0EVE hi');
