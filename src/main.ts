@@ -16,6 +16,7 @@ import { createScriptsRoom } from './scripts/create-scripts-room.js';
 import { createScrubber } from './scrub-secrets.js';
 import { buildServices, type Services } from './services.js';
 import { startHttpServer } from './slack/http-server.js';
+import { describeStartFailure } from './slack/slack-app.js';
 import { SlackModalOpener } from './slack/slack-modals.js';
 
 /** The composition root: config → services → rooms → start, and the reverse on a signal. */
@@ -152,13 +153,8 @@ function readConfigOrExit(): Readonly<Config> {
 }
 
 function exitOnStartFailure(log: Logger, error: unknown, config: Readonly<Config>): never {
-  const code = (error as { data?: { error?: string } }).data?.error ?? (error as { code?: string }).code;
-  const hint =
-    code === 'invalid_auth' || code === 'not_authed'
-      ? 'SLACK_BOT_TOKEN was rejected by Slack (auth.test): copy the Bot User OAuth Token (xoxb-…) again.'
-      : `could not reach Slack at ${config.slack.apiUrl ?? 'https://slack.com/api/'} (${code ?? 'error'}).`;
-  log.error({ err: error, code }, 'slack-start-failed');
-  process.stderr.write(`shipmate: ${hint}\n`);
+  log.error({ err: error }, 'slack-start-failed');
+  process.stderr.write(`shipmate: ${describeStartFailure(error, config.slack.apiUrl)}\n`);
   process.exit(1);
 }
 

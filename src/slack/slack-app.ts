@@ -219,3 +219,11 @@ function toBoltLogger(log: Logger): BoltLogger {
     setName: () => {},
   };
 }
+
+/** Why the edge could not start (auth.test refused the token, or Slack was unreachable), as one line. */
+export function describeStartFailure(error: unknown, apiUrl: string | undefined): string {
+  const code = (error as { data?: { error?: string } }).data?.error ?? (error as { code?: string }).code;
+  return code === 'invalid_auth' || code === 'not_authed'
+    ? 'SLACK_BOT_TOKEN was rejected by Slack (auth.test): copy the Bot User OAuth Token (xoxb-…) again.'
+    : `could not reach Slack at ${apiUrl ?? 'https://slack.com/api/'} (${code ?? 'error'}).`;
+}

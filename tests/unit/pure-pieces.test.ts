@@ -7,6 +7,7 @@ import { effectiveDomains } from '../../src/permissions/permissions-command.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
 import { addressedText, toSlackText } from '../../src/slack/mention-syntax.js';
 import { markdownLimit, renderReply, splitMarkdown } from '../../src/slack/message-format.js';
+import { describeStartFailure } from '../../src/slack/slack-app.js';
 
 describe('secret scrubber', () => {
   const scrub = createScrubber(['super-secret-literal-value']);
@@ -112,6 +113,15 @@ describe('command words', () => {
     expect(read).not.toContain('<@');
     expect(read).toContain('@here');
     expect(toSlackText(read)).toBe('ask <@U0ANA> and @here');
+  });
+
+  it('says in one line why Slack would not start: a refused token, or an unreachable API', () => {
+    expect(describeStartFailure({ data: { error: 'invalid_auth' } }, undefined)).toMatch(
+      /^SLACK_BOT_TOKEN was rejected by Slack \(auth\.test\)/,
+    );
+    expect(describeStartFailure({ code: 'ECONNREFUSED' }, 'http://127.0.0.1:9/api/')).toBe(
+      'could not reach Slack at http://127.0.0.1:9/api/ (ECONNREFUSED).',
+    );
   });
 
   it('shows Slack syntax the model or a repository wrote as words, never as a ping', () => {
