@@ -109,7 +109,8 @@ module.exports = {
     ),
     {
       name: 'no-tests-or-bench-from-src',
-      comment: 'Production code must not depend on test support or benchmarks (they are not built or shipped).',
+      comment:
+        'Production code must not depend on test support or benchmarks (they are not built or shipped).',
       severity: 'error',
       from: { path: SRC },
       to: { path: '^(tests|bench)/' },
