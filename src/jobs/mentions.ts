@@ -1,26 +1,44 @@
-/**
- * People named in text, without Slack's wire format: src/slack/ turns Slack's own mention
- * syntax into these markers when it reads a message, and back when it posts one. Nothing
- * else knows how Slack writes a mention; text from people or the model never carries a
- * marker of its own (src/slack/ removes stray ones in both directions).
- */
-const open = '\u{E000}';
-const close = '\u{E001}';
-const marked = /\u{E000}([UW][A-Z0-9]{1,20})(?:\|([^\u{E000}\u{E001}]{0,80}))?\u{E001}/gu;
-const stray = /[\u{E000}\u{E001}]/gu;
+import { randomBytes } from 'node:crypto';
 
-/** A person, named so that src/slack/ posts it as a real mention. */
-export function mention(userId: string, label?: string): string {
-  return `${open}${userId}${label ? `|${label.replace(stray, '')}` : ''}${close}`;
+/**
+ * People named in text, without Slack's wire format. Two kinds of marker, so that only
+ * shipmate's own code can ping anyone:
+ * - a mention *read* from Slack (`readMention`, made by src/slack/ when it takes a message)
+ *   is shown back as a name and never pings;
+ * - a mention *made* by code (`mention`) carries a random per-process key that the model,
+ *   a repository or a person cannot know, and src/slack/ posts it as a real mention.
+ * Any other marker character is removed on the way out.
+ */
+const key = randomBytes(8).toString('hex');
+const readPattern = /\u{E000}([UW][A-Z0-9]{1,20})(?:\|([^\u{E000}-\u{E003}]{0,80}))?\u{E001}/gu;
+const madePattern = /\u{E002}([0-9a-f]{16})([UW][A-Z0-9]{1,20})\u{E003}/gu;
+const stray = /[\u{E000}-\u{E003}]/gu;
+
+/** A person mentioned in a message someone wrote (src/slack/ only). */
+export function readMention(userId: string, label?: string): string {
+  return `\u{E000}${userId}${label ? `|${label.replace(stray, '')}` : ''}\u{E001}`;
 }
 
-/** Each mention replaced by what `render` says (a name, '' to drop it); stray markers removed. */
+/** A person shipmate names in its reply, posted as a real mention. */
+export function mention(userId: string): string {
+  return `\u{E002}${key}${userId}\u{E003}`;
+}
+
+/** Mentions people wrote, each as `render` says (a name, or '' to drop it); shipmate's own stay. */
 export function replaceMentions(
   text: string,
   render: (userId: string, label: string | undefined) => string,
 ): string {
-  return text
-    .replace(marked, (_, userId: string, label: string | undefined) => render(userId, label))
+  return text.replace(readPattern, (_, userId: string, label: string | undefined) => render(userId, label));
+}
+
+/**
+ * For src/slack/ on the way out: shipmate's own mentions through `post`, mentions people
+ * wrote as names, any forged or stray marker removed.
+ */
+export function renderMentions(text: string, post: (userId: string) => string): string {
+  return replaceMentions(text, (_, label) => `@${label ?? 'someone'}`)
+    .replace(madePattern, (whole, made: string, userId: string) => (made === key ? post(userId) : ''))
     .replace(stray, '');
 }
 

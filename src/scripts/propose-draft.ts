@@ -101,7 +101,7 @@ function proposeName(command: string, request: string | undefined): string {
 
 function proposeDescription(command: string, request: string | undefined): string {
   const text = (request ?? '')
-    .replace(/\u{E000}[^\u{E001}]*\u{E001}/gu, '')
+    .replace(/\u{E000}[^\u{E001}]*\u{E001}/gu, '') // mentions people wrote (src/jobs/mentions.ts)
     .replace(/\s+/g, ' ')
     .trim();
   const sentence = text.split(/(?<=[.?!])\s/)[0] ?? '';

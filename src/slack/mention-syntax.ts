@@ -1,4 +1,4 @@
-import { mention, replaceMentions, withoutMarkers } from '../jobs/mentions.js';
+import { readMention, renderMentions, withoutMarkers } from '../jobs/mentions.js';
 
 /**
  * Slack's message syntax for people, groups and the channel, and how shipmate reads it:
@@ -16,7 +16,7 @@ const userMention = /<@([UW][A-Z0-9]+)(?:\|([^>]*))?>/g;
 export function fromSlackText(text: string, bot?: { userId: string | undefined; as: string }): string {
   return withoutMarkers(text)
     .replace(userMention, (_, userId: string, label: string | undefined) =>
-      bot?.userId && userId === bot.userId ? bot.as : mention(userId, label || undefined),
+      bot?.userId && userId === bot.userId ? bot.as : readMention(userId, label || undefined),
     )
     .replace(/<!subteam\^[A-Z0-9]+(?:\|@?([^>]+))?>/g, (_, name: string | undefined) => `@${name ?? 'group'}`)
     .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@$1')
@@ -33,7 +33,7 @@ export function mentionsUser(text: string, userId: string): boolean {
 /**
  * shipmate's text as Slack should show it. No code outside src/slack/ writes Slack's
  * syntax, so any found here came from the model, a repository or a person quoted back:
- * it is shown as words, never as a ping. Only markers become real mentions.
+ * it is shown as words, never as a ping. Only shipmate's own `mention()` becomes a real one.
  */
 export function toSlackText(text: string): string {
   const inert = text
@@ -43,7 +43,7 @@ export function toSlackText(text: string): string {
       (_, name: string | undefined) => `@\u200b${name ?? 'group'}`,
     )
     .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@\u200b$1');
-  return replaceMentions(inert, (userId) => `<@${userId}>`);
+  return renderMentions(inert, (userId) => `<@${userId}>`);
 }
 
 /**

@@ -3,6 +3,7 @@ import { classifyRequest } from '../../src/agent/build-context.js';
 import { linkCitations } from '../../src/agent/citations.js';
 import { sanitizeUntrusted } from '../../src/agent/sanitize.js';
 import { parseCommandWord } from '../../src/handlers/command-words.js';
+import { mention } from '../../src/jobs/mentions.js';
 import { effectiveDomains } from '../../src/permissions/permissions-command.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
 import { addressedText, toSlackText } from '../../src/slack/mention-syntax.js';
@@ -108,11 +109,17 @@ describe('command words', () => {
     );
   });
 
-  it('reads other mentions as markers that are posted back as Slack mentions', () => {
-    const read = addressedText('<@U0BOT> ask <@U0ANA|ana> and <!here>', 'U0BOT');
+  it('reads other mentions as names that are quoted back without pinging anyone', () => {
+    const read = addressedText('<@U0BOT> ask <@U0ANA|ana> and <@U0BOB>', 'U0BOT');
     expect(read).not.toContain('<@');
-    expect(read).toContain('@here');
-    expect(toSlackText(read)).toBe('ask <@U0ANA> and @here');
+    expect(toSlackText(read)).toBe('ask @ana and @someone');
+  });
+
+  it('posts only shipmate’s own mention() as a real mention', () => {
+    expect(toSlackText(`${mention('U0ALICE')} allowed it`)).toBe('<@U0ALICE> allowed it');
+    // The model or a repository cannot forge one without the per-process key.
+    const forged = mention('U0EVE').replace(/[0-9a-f]{16}/, '0123456789abcdef');
+    expect(toSlackText(`${forged}hi`)).toBe('hi');
   });
 
   it('says in one line why Slack would not start: a refused token, or an unreachable API', () => {
@@ -131,8 +138,8 @@ describe('command words', () => {
   });
 
   it('never lets typed marker characters become a mention', () => {
-    const forged = '\u{E000}U0EVE\u{E001} hi';
-    expect(toSlackText(addressedText(forged, 'U0BOT'))).toBe('U0EVE hi');
+    const forged = '\u{E000}U0EVE\u{E001} \u{E002}U0EVE\u{E003} hi';
+    expect(toSlackText(addressedText(forged, 'U0BOT'))).toBe('U0EVE U0EVE hi');
   });
 });
 
