@@ -34,12 +34,24 @@ export function replaceMentions(
 
 /**
  * For src/slack/ on the way out: shipmate's own mentions through `post`, mentions people
- * wrote as names, any forged or stray marker removed.
+ * wrote as names, any forged or stray marker removed. `plain` sees every stretch of text
+ * between shipmate's own mentions, already free of markers, so that what it escapes cannot
+ * be rebuilt by a marker removed later.
  */
-export function renderMentions(text: string, post: (userId: string) => string): string {
-  return replaceMentions(text, (_, label) => `@${label ?? 'someone'}`)
-    .replace(madePattern, (whole, made: string, userId: string) => (made === key ? post(userId) : ''))
-    .replace(stray, '');
+export function renderMentions(
+  text: string,
+  post: (userId: string) => string,
+  plain: (text: string) => string = (piece) => piece,
+): string {
+  const named = replaceMentions(text, (_, label) => `@${label ?? 'someone'}`);
+  let out = '';
+  let from = 0;
+  for (const match of named.matchAll(madePattern)) {
+    out += plain(withoutMarkers(named.slice(from, match.index)));
+    if (match[1] === key) out += post(match[2] as string);
+    from = match.index + match[0].length;
+  }
+  return out + plain(withoutMarkers(named.slice(from)));
 }
 
 /** The text with no marker left in it, for text that must not be able to mention anyone. */

@@ -34,16 +34,26 @@ export function mentionsUser(text: string, userId: string): boolean {
  * shipmate's text as Slack should show it. No code outside src/slack/ writes Slack's
  * syntax, so any found here came from the model, a repository or a person quoted back:
  * it is shown as words, never as a ping. Only shipmate's own `mention()` becomes a real one.
+ *
+ * The order is what makes this hold: shipmate's own mentions are set aside first, every
+ * marker character is gone before any syntax is looked at (so none can split `<@` from
+ * an id and rejoin it), and the last pass breaks whatever `<@`, `<!` or `<#` is left,
+ * however it was spelled or nested, before shipmate's own mentions go back in.
  */
 export function toSlackText(text: string): string {
-  const inert = text
+  return renderMentions(text, (userId) => `<@${userId}>`, inertSyntax);
+}
+
+/** Slack's ping syntax as words: the readable forms by name, anything else broken apart. */
+function inertSyntax(text: string): string {
+  return text
     .replace(userMention, (_, _id: string, label: string | undefined) => `@${label || 'someone'}`)
     .replace(
-      /<!subteam\^[A-Z0-9]+(?:\|@?([^>]+))?>/g,
-      (_, name: string | undefined) => `@\u200b${name ?? 'group'}`,
+      /<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>/gi,
+      (_, name: string | undefined) => `@\u200b${name || 'group'}`,
     )
-    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@\u200b$1');
-  return renderMentions(inert, (userId) => `<@${userId}>`);
+    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@\u200b$1')
+    .replace(/<(?=\s*[@!#])/g, '<\u200b');
 }
 
 /**

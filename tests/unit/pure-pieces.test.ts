@@ -137,6 +137,30 @@ describe('command words', () => {
     );
   });
 
+  // Each case below once reached Slack as a real ping (found by attacking toSlackText).
+  it.each([
+    ['a marker inside the syntax, removed afterwards', '<@U2\u{E000}> hi'],
+    ['a closing marker inside a group ping', '<!here\u{E003}> hi'],
+    ['a marker splitting a user-group ping', '<!sub\u{E001}team^S1> hi'],
+    ['one rewrite uncovering another', '<@U2|<!subteam^S1|<@U1>>> hi'],
+    ['a forged read marker whose label is a ping', '\u{E000}U1|<!here\u{E001}> hi'],
+    ['a user-group ping with an empty label', '<!subteam^S1|> hi'],
+    ['a ping in capitals', '<!SUBTEAM^S1> <!Here> hi'],
+    ['pings Slack knows that shipmate does not name', '<!group> <!here^x> <!channel|c> <#C1> hi'],
+    ['space after the bracket', '< @U1> <\t!here> hi'],
+  ])('posts no ping for %s', (_, text) => {
+    const shown = toSlackText(text);
+    expect(shown).not.toMatch(/<\s*[@!#]/);
+    expect(shown).not.toMatch(/[\u{E000}-\u{E003}]/u);
+    expect(shown).toContain('hi');
+  });
+
+  it('keeps shipmate’s own mention real beside hostile text', () => {
+    const shown = toSlackText(`<!here|${mention('U0ALICE')}> and <${mention('U0BOB')}`);
+    expect(shown.match(/<@U0[A-Z]+>/g)).toEqual(['<@U0ALICE>', '<@U0BOB>']);
+    expect(shown).not.toMatch(/<\s*!/);
+  });
+
   it('never lets typed marker characters become a mention', () => {
     const forged = '\u{E000}U0EVE\u{E001} \u{E002}U0EVE\u{E003} hi';
     expect(toSlackText(addressedText(forged, 'U0BOT'))).toBe('U0EVE U0EVE hi');
