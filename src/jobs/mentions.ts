@@ -34,9 +34,10 @@ export function replaceMentions(
 
 /**
  * For src/slack/ on the way out: shipmate's own mentions through `post`, mentions people
- * wrote as names, any forged or stray marker removed. `plain` sees every stretch of text
- * between shipmate's own mentions, already free of markers, so that what it escapes cannot
- * be rebuilt by a marker removed later.
+ * wrote as names, any forged or stray marker removed. `plain` sees the whole text at once,
+ * already free of every marker, with shipmate's own mentions held back as `\u{E002}<id>\u{E003}`
+ * (which nobody else can produce: every other marker is gone by then). So what `plain`
+ * escapes cannot be rebuilt by a marker removed later, nor split around a forged one.
  */
 export function renderMentions(
   text: string,
@@ -44,14 +45,15 @@ export function renderMentions(
   plain: (text: string) => string = (piece) => piece,
 ): string {
   const named = replaceMentions(text, (_, label) => `@${label ?? 'someone'}`);
-  let out = '';
+  let held = '';
   let from = 0;
   for (const match of named.matchAll(madePattern)) {
-    out += plain(withoutMarkers(named.slice(from, match.index)));
-    if (match[1] === key) out += post(match[2] as string);
+    held += withoutMarkers(named.slice(from, match.index));
+    if (match[1] === key) held += `\u{E002}${match[2]}\u{E003}`;
     from = match.index + match[0].length;
   }
-  return out + plain(withoutMarkers(named.slice(from)));
+  held += withoutMarkers(named.slice(from));
+  return plain(held).replace(/\u{E002}([UW][A-Z0-9]{1,20})\u{E003}/gu, (_, userId: string) => post(userId));
 }
 
 /** The text with no marker left in it, for text that must not be able to mention anyone. */

@@ -6,7 +6,7 @@ import { readMention, renderMentions, withoutMarkers } from '../jobs/mentions.js
  * `<@U123>` and `<@U123|name>` name a person; `<!here>`, `<!channel>`, `<!everyone>` and
  * `<!subteam^S123|name>` ping many; `<!date^…|fallback>` shows a date; `<url|label>` a link.
  */
-const userMention = /<@([UW][A-Z0-9]+)(?:\|([^>]*))?>/g;
+const userMention = /<@([UW][A-Z0-9]+)(?:\|([^>\uE002\uE003]{0,200}))?>/g;
 
 /**
  * A message's text as the rest of shipmate reads it: mentions of the bot dropped, other
@@ -18,8 +18,8 @@ export function fromSlackText(text: string, bot?: { userId: string | undefined; 
     .replace(userMention, (_, userId: string, label: string | undefined) =>
       bot?.userId && userId === bot.userId ? bot.as : readMention(userId, label || undefined),
     )
-    .replace(/<!subteam\^[A-Z0-9]+(?:\|@?([^>]+))?>/g, (_, name: string | undefined) => `@${name ?? 'group'}`)
-    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@$1')
+    .replace(/<!subteam\^[A-Z0-9]+(?:\|@?([^>]{1,200}))?>/g, (_, name: string | undefined) => `@${name ?? 'group'}`)
+    .replace(/<!(here|channel|everyone)(?:\|[^>]{0,200})?>/gi, '@$1')
     .replace(/<!date\^[^>]*\|([^>]*)>/g, '$1')
     .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '$2 ($1)')
     .replace(/<(https?:\/\/[^|>\s]+)>/g, '$1');
@@ -35,10 +35,11 @@ export function mentionsUser(text: string, userId: string): boolean {
  * syntax, so any found here came from the model, a repository or a person quoted back:
  * it is shown as words, never as a ping. Only shipmate's own `mention()` becomes a real one.
  *
- * The order is what makes this hold: shipmate's own mentions are set aside first, every
- * marker character is gone before any syntax is looked at (so none can split `<@` from
- * an id and rejoin it), and the last pass breaks whatever `<@`, `<!` or `<#` is left,
- * however it was spelled or nested, before shipmate's own mentions go back in.
+ * The order is what makes this hold: shipmate's own mentions are held back first, every
+ * other marker character is gone before any syntax is looked at (so none can split `<@`
+ * from an id and rejoin it), the text is escaped as one piece, and the last pass breaks
+ * whatever `<@`, `<!` or `<#` is left, however spelled or nested, before shipmate's own
+ * mentions go back in.
  */
 export function toSlackText(text: string): string {
   return renderMentions(text, (userId) => `<@${userId}>`, inertSyntax);
@@ -49,10 +50,10 @@ function inertSyntax(text: string): string {
   return text
     .replace(userMention, (_, _id: string, label: string | undefined) => `@${label || 'someone'}`)
     .replace(
-      /<!subteam\^[A-Z0-9]+(?:\|@?([^>]*))?>/gi,
+      /<!subteam\^[A-Z0-9]+(?:\|@?([^>\uE002\uE003]{0,200}))?>/gi,
       (_, name: string | undefined) => `@\u200b${name || 'group'}`,
     )
-    .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/gi, '@\u200b$1')
+    .replace(/<!(here|channel|everyone)(?:\|[^>\uE002\uE003]{0,200})?>/gi, '@\u200b$1')
     .replace(/<(?=\s*[@!#])/g, '<\u200b');
 }
 
