@@ -46,6 +46,27 @@ const digestSchema = z
   })
   .strict();
 
+/** Per-model settings (see src/agent/model/profile.ts); every field optional, the family fills the rest. */
+const modelSettingsSchema = z
+  .object({
+    contextTokens: z.number().int().positive().optional(),
+    maxOutputTokens: z.number().int().positive().optional(),
+    tokenLimitParameter: z.enum(['max_tokens', 'max_completion_tokens', 'none']).optional(),
+    /** `null` sends no temperature at all (reasoning models accept only their default). */
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    reasoningEffort: z.enum(['minimal', 'low', 'medium', 'high']).optional(),
+    echoReasoning: z.boolean().optional(),
+    toolChoice: z.boolean().optional(),
+    parallelToolCalls: z.boolean().optional(),
+    streaming: z.boolean().optional(),
+    vision: z.boolean().optional(),
+    price: z
+      .object({ input: z.number().nonnegative(), output: z.number().nonnegative() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 const fileSchema = z
   .object({
     repos: z.array(repoSchema).default([]),
@@ -64,11 +85,19 @@ const fileSchema = z
       })
       .strict()
       .default({ prices: {} }),
+    models: z.record(z.string(), modelSettingsSchema).default({}),
+    /** A second model (another family, another server) for the review of a change. */
+    review: z
+      .object({ model: z.string().min(1), baseUrl: z.string().url().optional() })
+      .strict()
+      .optional(),
     limits: z
       .object({
         maxSteps: z.number().int().positive().default(40),
         wallTimeSeconds: z.number().positive().default(600),
         commandTimeoutSeconds: z.number().positive().default(120),
+        /** A streamed model answer that sends nothing for this long is given up. */
+        modelIdleSeconds: z.number().positive().default(120),
         jobTokens: z.number().int().positive().default(400_000),
         channelDailyTokens: z.number().int().positive().optional(),
         maxChangedFiles: z.number().int().positive().default(10),
@@ -88,6 +117,7 @@ const fileSchema = z
         maxSteps: 40,
         wallTimeSeconds: 600,
         commandTimeoutSeconds: 120,
+        modelIdleSeconds: 120,
         jobTokens: 400_000,
         maxChangedFiles: 10,
         maxChangedLines: 400,
@@ -113,6 +143,8 @@ const fileSchema = z
   })
   .strict();
 
+/** What a team may set per model (`models: { <name>: … }`); read by src/agent/model/profile.ts. */
+export type ModelSettings = z.infer<typeof modelSettingsSchema>;
 export type RepoConfig = z.infer<typeof repoSchema> & { defaultBranch: string | undefined };
 export type DigestConfig = z.infer<typeof digestSchema>;
 type FileConfig = z.infer<typeof fileSchema>;
@@ -135,6 +167,10 @@ export interface Config {
     name: string;
     configured: boolean;
     prices: FileConfig['model']['prices'];
+    /** Settings per model name, from `models:` (prices from `model.prices` folded in). */
+    settings: Record<string, ModelSettings>;
+    /** The reviewer, when `review:` names one; its key is SHIPMATE_REVIEW_API_KEY on another server. */
+    review: { name: string; baseUrl: string | undefined; apiKey: string | undefined } | undefined;
   };
   github: { token: string | undefined; apiUrl: string | undefined };
   dataDir: string;
@@ -201,6 +237,18 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       name: env.SHIPMATE_MODEL || file.model.name || 'gpt-4.1',
       configured: Boolean(apiKey || baseUrl),
       prices: file.model.prices,
+      settings: modelSettings(file),
+      review: file.review
+        ? {
+            name: file.review.model,
+            baseUrl: file.review.baseUrl ?? baseUrl,
+            // The main key goes only to the main server: another server gets its own key or none.
+            apiKey:
+              !file.review.baseUrl || file.review.baseUrl === baseUrl
+                ? apiKey
+                : env.SHIPMATE_REVIEW_API_KEY || undefined,
+          }
+        : undefined,
     },
     github: { token: env.GITHUB_TOKEN || undefined, apiUrl: env.GITHUB_API_URL || undefined },
     dataDir: resolve(env.SHIPMATE_DATA_DIR || './.shipmate'),
@@ -217,9 +265,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     drainSeconds,
     // The playground prints one line (its URL); logs stay quiet unless asked for.
     logLevel: env.LOG_LEVEL || (slack.mode === 'playground' ? 'warn' : 'info'),
-    secrets: [slack.botToken, slack.signingSecret, slack.appToken, apiKey, env.GITHUB_TOKEN].filter(
-      (value): value is string => typeof value === 'string' && value.length >= 8,
-    ),
+    secrets: [
+      slack.botToken,
+      slack.signingSecret,
+      slack.appToken,
+      apiKey,
+      env.GITHUB_TOKEN,
+      env.SHIPMATE_REVIEW_API_KEY,
+    ].filter((value): value is string => typeof value === 'string' && value.length >= 8),
   };
   return deepFreeze(config);
 }
@@ -323,6 +376,14 @@ function readInteger(
     return fallback;
   }
   return value;
+}
+
+/** `models:` with `null` temperature meaning "send none", and `model.prices` as each model's price. */
+function modelSettings(file: FileConfig): Record<string, ModelSettings> {
+  const settings: Record<string, ModelSettings> = {};
+  for (const [name, price] of Object.entries(file.model.prices)) settings[name] = { price };
+  for (const [name, model] of Object.entries(file.models)) settings[name] = { ...settings[name], ...model };
+  return settings;
 }
 
 function nameOfUrl(env: Env, url: string): string {

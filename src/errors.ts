@@ -51,6 +51,10 @@ export const errorCodes = {
   'push-refused': broken,
   'github-failed': transient,
   'model-unavailable': transient,
+  // The model server refused the request itself (credentials, model name, parameters, credit).
+  'model-refused': askerFixes,
+  // Even after compacting, shipmate's request does not fit the model's context window.
+  'model-context-exceeded': askerFixes,
   // Jobs themselves.
   'job-cancelled': broken,
   'job-drained': transient,

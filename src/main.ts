@@ -92,7 +92,13 @@ async function main(): Promise<void> {
 function buildRooms(services: Services) {
   const { config, log, scrub, db, queue, pool, threads, edge, notifier, history, model } = services;
   const { workspaces, worktrees, repoNamed, withDefaultBranch, resolveDefaultBranch } = services;
-  const forge = createForgeRoom({ ...services, changes: new ChangeStore(db), resolveRepo: repoNamed, scrub });
+  const forge = createForgeRoom({
+    ...services,
+    model: services.reviewer,
+    changes: new ChangeStore(db),
+    resolveRepo: repoNamed,
+    scrub,
+  });
   const scripts = createScriptsRoom({
     ...services,
     modals: new SlackModalOpener(edge.client),
@@ -117,7 +123,9 @@ function buildRooms(services: Services) {
       const repo = await repoNamed(name);
       return repo ? worktrees.mirrorFor(repo) : undefined;
     },
-    summarize: model ? (text) => model.summarize(text, { maxTokens: 600, timeoutMs: 60_000 }) : undefined,
+    summarize: model
+      ? async (text) => (await model.summarize(text, { maxTokens: 600, timeoutMs: 60_000 })).text
+      : undefined,
   });
   const agent = createAgentRoom({
     config,

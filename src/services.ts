@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { resolveProfile } from './agent/model/profile.js';
 import { ModelClient } from './agent/model-client.js';
 import type { Config, RepoConfig } from './config.js';
 import { JobQueue } from './jobs/job-queue.js';
@@ -82,13 +83,25 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     ...repo,
     defaultBranch: await resolveDefaultBranch(repo),
   });
+  const idleTimeoutMs = config.limits.modelIdleSeconds * 1000;
   const model = config.model.configured
     ? new ModelClient({
         apiKey: config.model.apiKey,
         baseUrl: config.model.baseUrl,
-        model: config.model.name,
+        profile: resolveProfile(config.model.name, config.model.settings[config.model.name]),
+        idleTimeoutMs,
       })
     : undefined;
+  const review = config.model.review;
+  /** The reviewer of changes: another model (and server) when `review:` says so, else the same. */
+  const reviewer = review
+    ? new ModelClient({
+        apiKey: review.apiKey,
+        baseUrl: review.baseUrl,
+        profile: resolveProfile(review.name, config.model.settings[review.name]),
+        idleTimeoutMs,
+      })
+    : model;
   return {
     config,
     log,
@@ -105,6 +118,7 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     workspaces,
     history: new SlackThreadHistory(edge.client, edge.botUserId, log),
     model,
+    reviewer,
     resolveDefaultBranch,
     repoNamed,
     withDefaultBranch,

@@ -7,6 +7,7 @@ import { sandboxEnvFor } from '../workspace/command-env.js';
 import { modeSwitchButton } from './agent-actions.js';
 import type { ModelClient } from './model-client.js';
 import type { AnswerActions, ChangeFlow, GrantedAccess, PermissionGate, ResolvedRepo } from './ports.js';
+import type { SessionStore } from './session-store.js';
 import { assembleTools, roomContext } from './steps/assemble-tools.js';
 import { decorateAnswer, githubWebUrl } from './steps/decorate-answer.js';
 import { toOutcome } from './steps/outcome.js';
@@ -20,6 +21,7 @@ export interface AgentJobDeps extends ResolveRequestDeps {
   workspaces: WorkspaceProvider;
   history: ThreadHistory;
   usage: UsageStore;
+  sessions: SessionStore;
   threads: ThreadStore;
   resolveDefaultBranch: (repo: RepoConfig) => Promise<string>;
   /** Tools and starting context from the other rooms (team scripts, pull requests, permissions). */
@@ -77,7 +79,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
       reportBlocked: (sentence) => blocked.add(sentence),
     };
     const ran = await runTheAgent(
-      { config: deps.config, model: deps.model, usage: deps.usage, clock },
+      { config: deps.config, model: deps.model, usage: deps.usage, sessions: deps.sessions, clock },
       {
         job,
         request,

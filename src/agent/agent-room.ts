@@ -14,6 +14,7 @@ import { createAgentJob } from './agent-job.js';
 import { createBudgetCommand } from './budget-command.js';
 import type { ModelClient } from './model-client.js';
 import type { AnswerActions, ChangeFlow, PermissionGate } from './ports.js';
+import { SessionStore } from './session-store.js';
 import { UsageStore } from './usage-store.js';
 
 export interface AgentRoomDeps {
@@ -38,6 +39,7 @@ export interface AgentRoomDeps {
 export function createAgentRoom(deps: AgentRoomDeps): Room<'agent'> {
   const { queue, pool } = deps;
   const usage = new UsageStore(deps.db);
+  const sessions = new SessionStore(deps.db);
   const log = deps.log.child({ room: 'agent' });
   /** The plan proposed last in this thread, when the last agent job there was a plan. */
   const pendingPlan = (channel: string, threadTs: string) => {
@@ -51,7 +53,7 @@ export function createAgentRoom(deps: AgentRoomDeps): Room<'agent'> {
   };
   return {
     name: 'agent',
-    jobs: { agent: createAgentJob({ ...deps, usage, pendingPlan }) },
+    jobs: { agent: createAgentJob({ ...deps, usage, sessions, pendingPlan }) },
     commands: { budget: createBudgetCommand(deps.config, usage) },
     actions: routeTable(
       modeSwitchAction.route(async ({ jobId, mode }) => {

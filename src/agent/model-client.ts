@@ -1,78 +1,247 @@
 import OpenAI from 'openai';
 import type {
   ChatCompletion,
-  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionChunk,
+  ChatCompletionCreateParams,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
 } from 'openai/resources/chat/completions';
-import { CancelledError, ProviderError } from '../errors.js';
+import { AppError, CancelledError } from '../errors.js';
+import { explainModelError, type ServerInfo } from './model/explain.js';
+import { type ModelTurn, normalizeMessage, type RawMessage } from './model/normalize.js';
+import type { ModelProfile } from './model/profile.js';
+import { estimateRequestTokens, estimateTokens } from './model/tokens.js';
 
 export interface ModelClientOptions {
   apiKey: string | undefined;
   baseUrl: string | undefined;
-  model: string;
+  profile: ModelProfile;
   maxRetries?: number;
+  /** A streamed answer that sends nothing for this long is given up (default 120 s). */
+  idleTimeoutMs?: number;
+  /** A request that is not streamed is given up after this long (default 600 s). */
   timeoutMs?: number;
 }
 
+/** A message as shipmate keeps it: Chat Completions' own, plus the reasoning some servers need back. */
+export type ChatMessage = ChatCompletionMessageParam & { reasoning_content?: string };
+
+export interface TurnRequest {
+  messages: ChatMessage[];
+  tools?: ChatCompletionTool[];
+  /** Defaults to the profile's `maxOutputTokens`. */
+  maxOutputTokens?: number;
+  /** Answer text as it arrives (streaming only). */
+  onText?: (delta: string) => void;
+}
+
 /**
- * Chat Completions through the `openai` package, which works against OpenAI, Azure,
- * vLLM, Ollama, llama.cpp and OpenRouter alike. The SDK retries 429 and 5xx with backoff
- * (honouring Retry-After); what is left becomes a ProviderError with a plain sentence.
+ * Chat Completions through the `openai` package, which works against OpenAI, Azure, vLLM,
+ * Ollama, llama.cpp and OpenRouter alike, shaped by the model's profile (which parameters
+ * the server takes) and read back into one shape (see model/normalize.ts). The SDK retries
+ * 429 and 5xx with backoff (honouring Retry-After); what is left becomes a ProviderError
+ * with the server's own words and the likely fix.
  */
 export class ModelClient {
   private readonly client: OpenAI;
-  readonly model: string;
-  private readonly host: string;
+  private readonly server: ServerInfo;
+  private readonly idleTimeoutMs: number;
+  profile: ModelProfile;
 
   constructor(options: ModelClientOptions) {
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
     this.client = new OpenAI({
       apiKey: options.apiKey || 'not-needed',
       baseURL: options.baseUrl,
       maxRetries: options.maxRetries ?? 3,
-      timeout: options.timeoutMs ?? 120_000,
+      timeout: options.timeoutMs ?? 600_000,
     });
-    this.model = options.model;
-    this.host = safeHost(options.baseUrl);
+    this.profile = options.profile;
+    this.server = { host: safeHost(options.baseUrl), baseUrl: options.baseUrl, model: options.profile.name };
   }
 
-  async complete(
-    request: Omit<ChatCompletionCreateParamsNonStreaming, 'model'>,
-    signal: AbortSignal,
-  ): Promise<ChatCompletion> {
+  get model(): string {
+    return this.profile.name;
+  }
+
+  /** One request: the model's answer, its tool calls and what it cost. */
+  async turn(request: TurnRequest, signal: AbortSignal): Promise<ModelTurn> {
+    const body = this.body(request);
+    const toolsOffered = (request.tools ?? []).flatMap((tool) =>
+      tool.type === 'function' ? [tool.function.name] : [],
+    );
     try {
-      return await this.client.chat.completions.create({ ...request, model: this.model }, { signal });
+      const read = this.profile.streaming
+        ? await this.streamed(body, signal, request.onText)
+        : await this.whole(body, signal);
+      const turn = normalizeMessage(read.message, { toolsOffered });
+      const usage = read.usage
+        ? {
+            promptTokens: read.usage.prompt_tokens ?? 0,
+            completionTokens: read.usage.completion_tokens ?? 0,
+            estimated: false,
+          }
+        : {
+            // No usage from the server (some gateways, older llama.cpp): counted here, and said so.
+            promptTokens: estimateRequestTokens(request.messages, request.tools),
+            completionTokens: estimateTokens(
+              `${turn.content}${turn.reasoning ?? ''}${turn.toolCalls.map((call) => call.argumentsJson).join('')}`,
+            ),
+            estimated: true,
+          };
+      return { ...turn, finishReason: read.finishReason, usage };
     } catch (error) {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError();
-      throw this.explain(error);
+      if (error instanceof AppError) throw error;
+      throw explainModelError(error, this.server);
     }
   }
 
-  /** One call without tools (digest summaries); the text of the first choice, or '' when it has none. */
-  async summarize(text: string, options: { maxTokens: number; timeoutMs: number }): Promise<string> {
-    const answer = await this.complete(
-      { messages: [{ role: 'user', content: text }], max_tokens: options.maxTokens },
+  /** One call without tools (digest summaries, reviews); the answer's text, or '' when it has none. */
+  async summarize(
+    text: string,
+    options: { maxTokens: number; timeoutMs: number; system?: string },
+  ): Promise<{ text: string; usage: ModelTurn['usage'] }> {
+    const turn = await this.turn(
+      {
+        messages: [
+          ...(options.system ? [{ role: 'system' as const, content: options.system }] : []),
+          { role: 'user', content: text },
+        ],
+        maxOutputTokens: options.maxTokens,
+      },
       AbortSignal.timeout(options.timeoutMs),
     );
-    return answer.choices[0]?.message.content ?? '';
+    return { text: turn.content, usage: turn.usage };
   }
 
-  private explain(error: unknown): ProviderError {
-    const status = (error as { status?: number }).status;
-    const reason =
-      status === 401 || status === 403
-        ? `it refused the credentials (HTTP ${status}); check OPENAI_API_KEY`
-        : status === 404
-          ? `it does not know the model "${this.model}" (HTTP 404); check SHIPMATE_MODEL`
-          : status === 429
-            ? 'it is rate limiting us (HTTP 429) even after retries'
-            : status
-              ? `it answered HTTP ${status} even after retries`
-              : 'it could not be reached';
-    return new ProviderError('model-unavailable', `model request failed: ${(error as Error).message}`, {
-      cause: error,
-      userMessage: `I could not get an answer from the model service at ${this.host}: ${reason}. Nothing was changed.`,
-      fields: { status },
-    });
+  private body(request: TurnRequest): ChatCompletionCreateParams {
+    const profile = this.profile;
+    const limit = request.maxOutputTokens ?? profile.maxOutputTokens;
+    const tools = request.tools ?? [];
+    return {
+      model: profile.name,
+      messages: request.messages.map((message) => this.forServer(message)) as ChatCompletionMessageParam[],
+      ...(tools.length > 0
+        ? {
+            tools,
+            ...(profile.toolChoice ? { tool_choice: 'auto' as const } : {}),
+            ...(profile.parallelToolCalls ? {} : { parallel_tool_calls: false }),
+          }
+        : {}),
+      ...(profile.tokenLimitParameter === 'max_tokens' ? { max_tokens: limit } : {}),
+      ...(profile.tokenLimitParameter === 'max_completion_tokens' ? { max_completion_tokens: limit } : {}),
+      ...(profile.temperature !== undefined ? { temperature: profile.temperature } : {}),
+      ...(profile.reasoningEffort ? { reasoning_effort: profile.reasoningEffort } : {}),
+    } as ChatCompletionCreateParams;
   }
+
+  /** Reasoning goes back only to servers that require it (DeepSeek, Kimi), and only with tool calls. */
+  private forServer(message: ChatMessage): ChatCompletionMessageParam {
+    if (message.role !== 'assistant' || !('reasoning_content' in message)) return message;
+    const { reasoning_content, ...rest } = message;
+    return this.profile.echoReasoning && rest.tool_calls?.length
+      ? ({ ...rest, reasoning_content } as ChatCompletionMessageParam)
+      : rest;
+  }
+
+  private async whole(body: ChatCompletionCreateParams, signal: AbortSignal): Promise<Read> {
+    const completion = (await this.client.chat.completions.create(
+      { ...body, stream: false },
+      { signal },
+    )) as ChatCompletion & { error?: unknown };
+    // OpenRouter and some gateways answer HTTP 200 with an error body.
+    if (completion.error || !Array.isArray(completion.choices))
+      throw { error: completion.error ?? { message: 'the answer had no choices' } };
+    const choice = completion.choices[0];
+    return {
+      message: (choice?.message ?? {}) as RawMessage,
+      finishReason: choice?.finish_reason ?? undefined,
+      usage: completion.usage,
+    };
+  }
+
+  private async streamed(
+    body: ChatCompletionCreateParams,
+    signal: AbortSignal,
+    onText: ((delta: string) => void) | undefined,
+  ): Promise<Read> {
+    const idle = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const seconds = Math.round(this.idleTimeoutMs / 1000);
+    const touch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => idle.abort({ code: 'idle-timeout', message: `no token for ${seconds} s` }),
+        this.idleTimeoutMs,
+      );
+    };
+    touch();
+    const both = AbortSignal.any([signal, idle.signal]);
+    try {
+      const stream = await this.client.chat.completions.create(
+        { ...body, stream: true, stream_options: { include_usage: true } },
+        { signal: both, timeout: this.idleTimeoutMs },
+      );
+      let content = '';
+      let reasoning = '';
+      let finishReason: string | undefined;
+      let usage: Read['usage'];
+      const calls: Array<{ id?: string; name: string; arguments: string; object?: unknown }> = [];
+      for await (const chunk of stream as AsyncIterable<ChatCompletionChunk & { error?: unknown }>) {
+        touch();
+        if (chunk.error) throw { error: chunk.error };
+        if (chunk.usage) usage = chunk.usage;
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        if (choice.finish_reason) finishReason = choice.finish_reason;
+        const delta = choice.delta as ChatCompletionChunk.Choice.Delta & {
+          reasoning_content?: unknown;
+          reasoning?: unknown;
+        };
+        if (typeof delta.content === 'string' && delta.content) {
+          content += delta.content;
+          onText?.(delta.content);
+        }
+        const thought = delta.reasoning_content ?? delta.reasoning;
+        if (typeof thought === 'string') reasoning += thought;
+        for (const part of delta.tool_calls ?? []) {
+          const at = part.index ?? calls.length;
+          const slot = calls[at] ?? { name: '', arguments: '' };
+          calls[at] = slot;
+          if (part.id) slot.id = part.id;
+          if (part.function?.name) slot.name += part.function.name;
+          const args: unknown = part.function?.arguments;
+          if (typeof args === 'string') slot.arguments += args;
+          else if (args && typeof args === 'object') slot.object = args;
+        }
+      }
+      return {
+        message: {
+          content,
+          reasoning_content: reasoning || undefined,
+          tool_calls: calls.filter(Boolean).map((call) => ({
+            id: call.id,
+            type: 'function',
+            function: { name: call.name, arguments: call.object ?? call.arguments },
+          })),
+        },
+        finishReason,
+        usage,
+      };
+    } catch (error) {
+      if (idle.signal.aborted && !signal.aborted) throw explainModelError(idle.signal.reason, this.server);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+interface Read {
+  message: RawMessage;
+  finishReason: string | undefined;
+  usage: { prompt_tokens?: number; completion_tokens?: number } | undefined | null;
 }
 
 function safeHost(baseUrl: string | undefined): string {

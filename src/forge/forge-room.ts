@@ -237,10 +237,17 @@ async function propose(
             'primary',
           ),
         ];
+  const reviewUsage = review.usage;
   const reply: Reply = {
     markdown: [summary.markdown, ...notes, takeOverLine(workspace.branch, existing !== undefined)].join(
       '\n\n',
     ),
+    // The reviewer's own share of the usage line (its model may be another than the answer's).
+    ...(reviewUsage
+      ? {
+          context: `review by ${reviewUsage.model}: ${reviewUsage.estimated ? '~' : ''}${reviewUsage.promptTokens.toLocaleString('en-US')} in / ${reviewUsage.completionTokens.toLocaleString('en-US')} out tokens`,
+        }
+      : {}),
     ...(summary.diffFile ? { files: [summary.diffFile] } : {}),
     actions: writer ? [...actions, changeActions.discard.button(input.jobId, 'Discard', 'danger')] : [],
   };

@@ -59,6 +59,11 @@ export interface AgentTool<Schema extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   schema: Schema;
+  /**
+   * Reads only (nothing in the checkout, the database or elsewhere changes), so several such
+   * calls in one step may run at once.
+   */
+  readOnly?: boolean;
   /** The status line shown while it runs ("Running `npm test`…"). */
   progress(input: z.infer<Schema>): string;
   /** The result as text the model can act on; failures are text too, never thrown at the loop. */

@@ -18,7 +18,10 @@ export function fromSlackText(text: string, bot?: { userId: string | undefined; 
     .replace(userMention, (_, userId: string, label: string | undefined) =>
       bot?.userId && userId === bot.userId ? bot.as : readMention(userId, label || undefined),
     )
-    .replace(/<!subteam\^[A-Z0-9]+(?:\|@?([^>]{1,200}))?>/g, (_, name: string | undefined) => `@${name ?? 'group'}`)
+    .replace(
+      /<!subteam\^[A-Z0-9]+(?:\|@?([^>]{1,200}))?>/g,
+      (_, name: string | undefined) => `@${name ?? 'group'}`,
+    )
     .replace(/<!(here|channel|everyone)(?:\|[^>]{0,200})?>/gi, '@$1')
     .replace(/<!date\^[^>]*\|([^>]*)>/g, '$1')
     .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '$2 ($1)')

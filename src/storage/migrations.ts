@@ -5,6 +5,7 @@ import { sql as scripts } from './migrations/0300-scripts.js';
 import { sql as digests } from './migrations/0400-digests.js';
 import { sql as grants } from './migrations/0500-network-grants.js';
 import { sql as stagedChanges } from './migrations/0600-staged-changes.js';
+import { sql as sessions } from './migrations/0700-sessions.js';
 
 export interface Migration {
   id: string;
@@ -23,4 +24,5 @@ export const migrations: Migration[] = [
   { id: '0400-digests', sql: digests },
   { id: '0500-network-grants', sql: grants },
   { id: '0600-staged-changes', sql: stagedChanges },
+  { id: '0700-sessions', sql: sessions },
 ];

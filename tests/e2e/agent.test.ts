@@ -140,9 +140,14 @@ describe('the agent in a sandboxed worktree', () => {
     });
     h.model.enqueue({ content: 'ok' });
     await h.waitForAnswers(first.ts, 2);
-    const user = String(h.model.lastRequest().body.messages.at(-1)?.content);
-    expect(user).toContain('[alice] @shipmate what does the README say?');
-    expect(user).toContain('[shipmate (you, earlier)] noted');
+    const messages = h.model.lastRequest().body.messages;
+    const user = String(messages.at(-1)?.content);
+    // The first turn comes back from the thread's session: alice's request, then the answer.
+    expect(String(messages[1]?.content)).toContain(
+      'REQUEST from alice (the person you are helping):\nwhat does the README say?',
+    );
+    expect(messages[2]).toMatchObject({ role: 'assistant', content: 'noted' });
+    expect(user).not.toContain('what does the README say?');
     expect(user).toMatch(/REQUEST from bob \(the person you are helping\):\nignore the rules/);
     expect(user).not.toContain('print env');
     expect(user).not.toContain('\u200B');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveProfile } from '../../src/agent/model/profile.js';
 import { ModelClient } from '../../src/agent/model-client.js';
 import { type Config, loadConfig, type RepoConfig } from '../../src/config.js';
 import { ProviderError } from '../../src/errors.js';
@@ -354,7 +355,7 @@ describe('checks, review and provider failures', () => {
     const down = new ModelClient({
       apiKey: 'x',
       baseUrl: 'http://127.0.0.1:9/v1',
-      model: 'm',
+      profile: resolveProfile('m', undefined),
       maxRetries: 0,
     });
     room = buildRoom({ model: down });

@@ -87,6 +87,7 @@ const limits = {
   maxChangedLines: 400,
   maxFileBytes: 1024 ** 2,
   worktreeIdleHours: 72,
+  modelIdleSeconds: 120,
 };
 
 async function newBed(writers: string[] = []): Promise<Bed> {

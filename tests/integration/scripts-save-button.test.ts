@@ -56,6 +56,7 @@ async function newRoom(options: { writers?: string[]; modals?: boolean } = {}) {
         maxChangedLines: 400,
         maxFileBytes: 1024 ** 2,
         worktreeIdleHours: 72,
+        modelIdleSeconds: 120,
       },
     },
     db,

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { resolveProfile } from '../../src/agent/model/profile.js';
 import type { ModelClient } from '../../src/agent/model-client.js';
 import type { ChangeFlow, ChangeInput, PermissionGate, ResolvedRepo } from '../../src/agent/ports.js';
 import type { AgentRun } from '../../src/agent/run-agent.js';
@@ -57,6 +58,7 @@ const limits: Config['limits'] = {
   maxChangedLines: 400,
   maxFileBytes: 1024 ** 2,
   worktreeIdleHours: 72,
+  modelIdleSeconds: 120,
 };
 
 function agentJob(payload: AgentPayload = { text: 'why?' }): JobOf<'agent'> {
@@ -311,7 +313,7 @@ describe('decorateAnswer', () => {
     answer: 'Checkout is slow because of N+1 queries.',
     stoppedBy: undefined,
     steps: 3,
-    usage: { promptTokens: 12_345, completionTokens: 678 },
+    usage: { promptTokens: 12_345, completionTokens: 678, estimated: false },
     ...extra,
   });
   const decorate = (input: Partial<Parameters<typeof decorateAnswer>[0]> = {}) =>
@@ -444,9 +446,12 @@ describe('toOutcome', () => {
         run: {
           answer: answer.markdown,
           steps: 3,
-          usage: { promptTokens: 1_000, completionTokens: 200 },
+          usage: { promptTokens: 1_000, completionTokens: 200, estimated: false },
           stoppedBy: undefined,
           toolCalls: [],
+          transcript: [],
+          compactions: 0,
+          turnStart: 0,
         },
         cost: undefined,
         durationMs: 4_200,
@@ -500,11 +505,11 @@ describe('toOutcome', () => {
     expect(outcome.statusText).toBe('Done: a plan for a change to *shop*; waiting for "go".');
   });
 
-  it('a change request goes through the change flow, keeping the usage line and adding the answer’s buttons after the flow’s', async () => {
+  it('a change request goes through the change flow, keeping the usage line (the reviewer’s share after it) and adding the answer’s buttons after the flow’s', async () => {
     const openPr: ReplyAction = { actionId: 'pr_open', label: 'Open PR', value: 'job-1', style: 'primary' };
     const finish = vi.fn<ChangeFlow['finish']>(async () => ({
       markdown: 'Changed 1 file; checks passed.',
-      context: 'the flow’s own line',
+      context: 'review by other-model: 900 in / 30 out tokens',
       actions: [openPr],
     }));
     const given = input({ mode: 'change', request: 'fix the typo' });
@@ -515,7 +520,7 @@ describe('toOutcome', () => {
     expect(finish).toHaveBeenCalledWith({ ...given.change, answer: answer.markdown });
     expect(outcome.reply).toEqual({
       markdown: 'Changed 1 file; checks passed.',
-      context: answer.context,
+      context: `${answer.context} · review by other-model: 900 in / 30 out tokens`,
       actions: [openPr, saveScript],
     });
     expect(outcome.result).toMatchObject({ mode: 'change', repo: 'shop', cost: 0.0036 });
@@ -550,10 +555,14 @@ describe('toOutcome', () => {
 describe('runTheAgent', () => {
   function fakeModel(content = 'Checkout is slow because of src/cart.ts:42.') {
     const complete = vi.fn(async (_request: { messages: Array<{ role: string; content?: unknown }> }) => ({
-      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content, refusal: null } }],
-      usage: { prompt_tokens: 1_000, completion_tokens: 200, total_tokens: 1_200 },
+      content,
+      reasoning: undefined,
+      toolCalls: [],
+      finishReason: 'stop',
+      usage: { promptTokens: 1_000, completionTokens: 200, estimated: false },
     }));
-    return { model: { model: 'gpt-test', complete } as unknown as ModelClient, complete };
+    const profile = resolveProfile('gpt-test', { contextTokens: 128_000 });
+    return { model: { model: 'gpt-test', profile, turn: complete } as unknown as ModelClient, complete };
   }
 
   function fakeWorkspace(): Workspace {
@@ -621,7 +630,8 @@ describe('runTheAgent', () => {
       extraRules: ['Commands may now reach pypi.org.'],
       toolContext,
     };
-    const go = () => runTheAgent({ config, model, usage, clock }, input, 9_000);
+    const sessions = { forJob: () => undefined, save: vi.fn() };
+    const go = () => runTheAgent({ config, model, usage, sessions, clock }, input, 9_000);
     const system = () => {
       const first = complete.mock.calls[0]?.[0].messages[0];
       expect(first?.role).toBe('system');

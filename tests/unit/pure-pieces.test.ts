@@ -148,7 +148,10 @@ describe('command words', () => {
     ['a ping in capitals', '<!SUBTEAM^S1> <!Here> hi'],
     ['pings Slack knows that shipmate does not name', '<!group> <!here^x> <!channel|c> <#C1> hi'],
     ['space after the bracket', '< @U1> <\t!here> hi'],
-    ['a forged mention() splitting the bracket from the ping', '<\u{E002}0000000000000000U0\u{E003}!here> hi'],
+    [
+      'a forged mention() splitting the bracket from the ping',
+      '<\u{E002}0000000000000000U0\u{E003}!here> hi',
+    ],
     ['a forged mention() before a user ping', '<\u{E002}ffffffffffffffffU1\u{E003}@U0123ABC> hi'],
   ])('posts no ping for %s', (_, text) => {
     const shown = toSlackText(text);

@@ -46,13 +46,15 @@ export function blockedNote(sentences: readonly string[], repo: string): string 
 
 export function usageLine(
   model: string,
-  run: { steps: number; usage: { promptTokens: number; completionTokens: number } },
+  run: { steps: number; usage: { promptTokens: number; completionTokens: number; estimated?: boolean } },
   cost: number | undefined,
   durationMs: number,
 ): string {
-  const tokens = `${run.usage.promptTokens.toLocaleString('en-US')} in / ${run.usage.completionTokens.toLocaleString('en-US')} out`;
+  // "~" and "(estimated)": the server reported no usage, so shipmate counted (see model/tokens.ts).
+  const about = run.usage.estimated ? '~' : '';
+  const tokens = `${about}${run.usage.promptTokens.toLocaleString('en-US')} in / ${about}${run.usage.completionTokens.toLocaleString('en-US')} out`;
   const money = cost === undefined ? '' : ` · ~$${cost.toFixed(cost < 0.01 ? 4 : 2)}`;
-  return `${model} · ${run.steps} ${run.steps === 1 ? 'step' : 'steps'} · ${tokens} tokens${money} · ${(durationMs / 1000).toFixed(1)} s`;
+  return `${model} · ${run.steps} ${run.steps === 1 ? 'step' : 'steps'} · ${tokens} tokens${run.usage.estimated ? ' (estimated)' : ''}${money} · ${(durationMs / 1000).toFixed(1)} s`;
 }
 
 /** The web address citations link to: github.com, or the GitHub Enterprise host of GITHUB_API_URL. */

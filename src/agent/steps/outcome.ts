@@ -50,7 +50,11 @@ export async function toOutcome(
   if (request.mode === 'change' && deps.changeFlow) {
     const reply = await deps.changeFlow.finish({ ...input.change, answer: answer.markdown });
     return {
-      reply: { ...reply, context: answer.context, actions: [...(reply.actions ?? []), ...input.actions] },
+      reply: {
+        ...reply,
+        context: [answer.context, reply.context].filter(Boolean).join(' · '),
+        actions: [...(reply.actions ?? []), ...input.actions],
+      },
       result,
       statusText,
     };

@@ -7,6 +7,7 @@ import { buildContext } from '../build-context.js';
 import type { ModelClient } from '../model-client.js';
 import type { ResolvedRepo } from '../ports.js';
 import { type AgentRun, runAgent } from '../run-agent.js';
+import type { SessionStore } from '../session-store.js';
 import type { UsageStore } from '../usage-store.js';
 import type { ResolvedRequest } from './resolve-request.js';
 
@@ -38,12 +39,14 @@ export async function runTheAgent(
     config: Readonly<Config>;
     model: ModelClient;
     usage: Pick<UsageStore, 'record'>;
+    sessions: Pick<SessionStore, 'forJob' | 'save'>;
     clock: () => number;
   },
   input: RunInput,
   started: number,
 ): Promise<RunResult> {
   const { job, request, repo } = input;
+  const session = deps.sessions.forJob(job.channel, job.threadTs, job.id);
   const { system, messages } = await buildContext({
     repo,
     defaultBranch: repo.defaultBranch,
@@ -54,6 +57,7 @@ export async function runTheAgent(
     request: request.request,
     thread: input.thread,
     requestTs: job.messageTs,
+    since: session?.lastTs,
     instructions: [repo.instructions, deps.config.channels[job.channel]?.instructions].filter(
       (text): text is string => Boolean(text),
     ),
@@ -62,8 +66,10 @@ export async function runTheAgent(
   const run = await runAgent({
     model: deps.model,
     system,
+    history: session?.transcript ?? [],
     messages,
     tools: input.tools,
+    saveOutput: (text) => saveOutput(input.workspace, job.id, text),
     context: input.toolContext,
     budget: {
       maxSteps: deps.config.limits.maxSteps,
@@ -72,6 +78,15 @@ export async function runTheAgent(
     },
     clock: deps.clock,
   });
+  deps.sessions.save({
+    channel: job.channel,
+    threadTs: job.threadTs,
+    jobId: job.id,
+    transcript: run.transcript,
+    turnStart: run.turnStart,
+    lastTs: newest(job.messageTs, session?.lastTs),
+    previous: session,
+  });
   const durationMs = deps.clock() - started;
   const cost = estimateCost(deps.config, deps.model.model, run.usage);
   deps.usage.record({
@@ -79,7 +94,8 @@ export async function runTheAgent(
     channel: job.channel,
     userId: job.userId,
     model: deps.model.model,
-    ...run.usage,
+    promptTokens: run.usage.promptTokens,
+    completionTokens: run.usage.completionTokens,
     cost,
     steps: run.steps,
     durationMs,
@@ -95,4 +111,26 @@ export function estimateCost(
   const price = config.model.prices[model];
   if (!price) return undefined;
   return (usage.promptTokens * price.input + usage.completionTokens * price.output) / 1_000_000;
+}
+
+let saved = 0;
+
+/**
+ * A tool result too large for the transcript, written by the sandbox itself into the
+ * checkout's own git dir (never part of a change, readable by later commands): the host
+ * writes nothing where the sandbox could have planted a link.
+ */
+async function saveOutput(workspace: Workspace, jobId: string, text: string): Promise<string | undefined> {
+  saved += 1;
+  const name = `output-${jobId.slice(0, 8).replace(/[^\w-]/g, '')}-${saved}.txt`;
+  const result = await workspace.run(
+    'd="$(git rev-parse --absolute-git-dir)/shipmate-output" && mkdir -p "$d" && cat > "$d/$1" && printf %s "$d/$1"',
+    { argv: [name], stdin: text, timeoutMs: 20_000 },
+  );
+  return result.exitCode === 0 && result.stdout.startsWith('/') ? result.stdout.trim() : undefined;
+}
+
+function newest(ts: string, other: string | undefined): string {
+  if (!other) return ts;
+  return Number(ts) >= Number(other) ? ts : other;
 }

@@ -15,6 +15,7 @@ const schema = z.object({
 /** search_scripts: finds team scripts by words in their name, description and body. */
 export function createSearchScriptsTool(library: ScriptLibrary, scope: { repo: string }) {
   return defineTool({
+    readOnly: true,
     name: 'search_scripts',
     description:
       'Search the team script library before writing a new script. Returns matching scripts with their parameters; run one with run_script.',
