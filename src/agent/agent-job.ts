@@ -149,7 +149,10 @@ async function openCheckout(deps: AgentJobDeps, job: JobOf<'agent'>, request: Re
     request.request.slice(0, 60),
   );
   const [thread, askerName] = await Promise.all([
-    deps.history.fetch(job.channel, job.threadTs),
+    // A thread with a session holds everything up to its last turn: read only what came after.
+    deps.history.fetch(job.channel, job.threadTs, {
+      after: deps.sessions.forJob(job.channel, job.threadTs, job.id)?.lastTs,
+    }),
     deps.history.displayName(job.userId),
   ]);
   return { repo, workspace, thread, askerName };

@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import type { ThreadHistory, ThreadMessage } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
+import { readMention, withoutMarkers } from '../jobs/mentions.js';
 import { fromSlackText } from './mention-syntax.js';
 
 const replySchema = z.object({
@@ -11,7 +12,7 @@ const replySchema = z.object({
   username: z.string().optional(),
   text: z.string().default(''),
   subtype: z.string().optional(),
-  blocks: z.array(z.object({ type: z.string(), text: z.unknown().optional() }).passthrough()).optional(),
+  blocks: z.array(z.object({ type: z.string() }).passthrough()).optional(),
 });
 
 const maxMessages = 200;
@@ -26,14 +27,25 @@ export class SlackThreadHistory implements ThreadHistory {
     private readonly log: Logger,
   ) {}
 
-  async fetch(channel: string, threadTs: string): Promise<ThreadMessage[]> {
+  async fetch(channel: string, threadTs: string, options: { after?: string | undefined } = {}): Promise<ThreadMessage[]> {
     const messages: ThreadMessage[] = [];
     let cursor: string | undefined;
+    const after = options.after;
     do {
-      const page = await this.client.conversations.replies({ channel, ts: threadTs, limit: 100, cursor });
+      // `oldest` with inclusive=false: only what was posted since (the parent still comes first).
+      // https://docs.slack.dev/reference/methods/conversations.replies
+      const page = await this.client.conversations.replies({
+        channel,
+        ts: threadTs,
+        limit: 100,
+        cursor,
+        ...(after ? { oldest: after, inclusive: false } : {}),
+      });
       for (const raw of page.messages ?? []) {
         const parsed = replySchema.safeParse(raw);
-        if (parsed.success) messages.push(await this.toMessage(parsed.data));
+        if (!parsed.success) continue;
+        if (after && Number(parsed.data.ts) <= Number(after) && parsed.data.ts !== threadTs) continue;
+        messages.push(await this.toMessage(parsed.data));
       }
       cursor = page.response_metadata?.next_cursor || undefined;
     } while (cursor && messages.length < maxMessages);
@@ -94,10 +106,8 @@ export class SlackThreadHistory implements ThreadHistory {
     raw.text = fromSlackText(raw.text, { userId: self, as: '@shipmate' });
     if (raw.user && raw.user === self) {
       // Our answers travel in markdown blocks; `text` is only the short notification fallback.
-      const markdown = (raw.blocks ?? [])
-        .filter((block) => block.type === 'markdown' && typeof block.text === 'string')
-        .map((block) => fromSlackText(block.text as string, { userId: self, as: '@shipmate' }))
-        .join('\n');
+      // Slack stores a markdown block translated into other block types, so read those too.
+      const markdown = blocksAsText(raw.blocks ?? [], (text) => fromSlackText(text, { userId: self, as: '@shipmate' }));
       return { ts: raw.ts, userId: raw.user, name: 'shipmate', kind: 'shipmate', text: markdown || raw.text };
     }
     if (raw.bot_id || raw.subtype === 'bot_message' || !raw.user) {
@@ -116,5 +126,89 @@ export class SlackThreadHistory implements ThreadHistory {
       kind: 'person',
       text: raw.text,
     };
+  }
+}
+
+type Block = { type: string; [key: string]: unknown };
+
+/**
+ * A message's blocks as Markdown-ish text: `markdown` blocks as sent, and the block types
+ * Slack stores them as (https://docs.slack.dev/reference/block-kit/blocks/markdown-block:
+ * "the output … may be translated into other block types"): `rich_text` with its sections,
+ * lists, quotes and preformatted code, `section` and `header` text, and `context` lines.
+ */
+export function blocksAsText(blocks: readonly Block[], read: (text: string) => string): string {
+  const out: string[] = [];
+  for (const block of blocks) {
+    if (block.type === 'markdown' && typeof block.text === 'string') out.push(read(block.text));
+    else if (block.type === 'rich_text' && Array.isArray(block.elements))
+      out.push((block.elements as Block[]).map((element) => richElement(element)).join('\n'));
+    else if ((block.type === 'section' || block.type === 'header') && isText(block.text))
+      out.push(read(block.text.text));
+    else if (block.type === 'context' && Array.isArray(block.elements))
+      out.push((block.elements as unknown[]).filter(isText).map((element) => read(element.text)).join(' '));
+  }
+  return out.filter(Boolean).join('\n');
+}
+
+function isText(value: unknown): value is { text: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { text?: unknown }).text === 'string';
+}
+
+/** https://docs.slack.dev/reference/block-kit/blocks/rich-text-block */
+function richElement(element: Block): string {
+  const inline = (items: unknown): string =>
+    (Array.isArray(items) ? (items as Block[]) : []).map(richInline).join('');
+  switch (element.type) {
+    case 'rich_text_section':
+      return inline(element.elements);
+    case 'rich_text_preformatted':
+      return `\`\`\`\n${inline(element.elements)}\n\`\`\``;
+    case 'rich_text_quote':
+      return inline(element.elements)
+        .split('\n')
+        .map((line) => `> ${line}`)
+        .join('\n');
+    case 'rich_text_list': {
+      const ordered = element.style === 'ordered';
+      const indent = '  '.repeat(typeof element.indent === 'number' ? element.indent : 0);
+      return (Array.isArray(element.elements) ? (element.elements as Block[]) : [])
+        .map((item, index) => `${indent}${ordered ? `${index + 1}.` : '-'} ${richElement(item)}`)
+        .join('\n');
+    }
+    default:
+      return '';
+  }
+}
+
+function richInline(item: Block): string {
+  const style = (item.style ?? {}) as { bold?: boolean; italic?: boolean; code?: boolean; strike?: boolean };
+  const wrap = (text: string): string => {
+    if (style.code) return `\`${text}\``;
+    let styled = text;
+    if (style.bold) styled = `**${styled}**`;
+    if (style.italic) styled = `_${styled}_`;
+    if (style.strike) styled = `~${styled}~`;
+    return styled;
+  };
+  switch (item.type) {
+    case 'text':
+      return typeof item.text === 'string' ? wrap(withoutMarkers(item.text)) : '';
+    case 'link':
+      return typeof item.url === 'string'
+        ? typeof item.text === 'string' && item.text !== item.url
+          ? `${wrap(withoutMarkers(item.text))} (${item.url})`
+          : item.url
+        : '';
+    case 'user':
+      return typeof item.user_id === 'string' ? readMention(item.user_id) : '';
+    case 'emoji':
+      return typeof item.name === 'string' ? `:${item.name}:` : '';
+    case 'channel':
+      return typeof item.channel_id === 'string' ? `#${item.channel_id}` : '';
+    case 'broadcast':
+      return typeof item.range === 'string' ? `@${item.range}` : '';
+    default:
+      return '';
   }
 }

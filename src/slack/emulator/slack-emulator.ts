@@ -947,8 +947,15 @@ export class SlackEmulator {
     const anchor = this.findMessage(channel.id, requiredString(args, 'ts', 'thread_not_found'));
     if (!anchor) throw new SlackApiError('thread_not_found');
     const rootTs = anchor.thread_ts ?? anchor.ts;
+    // oldest/latest/inclusive bound the replies (https://docs.slack.dev/reference/methods/conversations.replies);
+    // the parent message still comes first, as Slack returns it.
+    const inclusive = args.inclusive === true || args.inclusive === 'true' || args.inclusive === '1';
+    const oldest = Number(stringArg(args, 'oldest') ?? '0');
+    const latest = Number(stringArg(args, 'latest') ?? 'Infinity');
+    const inRange = (ts: number) => (inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest);
     const thread = channel.messages.filter(
-      (message) => message.ts === rootTs || message.thread_ts === rootTs,
+      (message) =>
+        message.ts === rootTs || (message.thread_ts === rootTs && inRange(Number(message.ts))),
     );
     return paginate(thread, args, 1000, 'messages');
   }
