@@ -168,7 +168,7 @@ export class ModelClient {
   ): Promise<Read> {
     const idle = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const seconds = Math.round(this.idleTimeoutMs / 1000);
+    const seconds = this.idleTimeoutMs / 1000;
     const touch = () => {
       clearTimeout(timer);
       timer = setTimeout(
@@ -181,7 +181,8 @@ export class ModelClient {
     try {
       const stream = await this.client.chat.completions.create(
         { ...body, stream: true, stream_options: { include_usage: true } },
-        { signal: both, timeout: this.idleTimeoutMs },
+        // The SDK's timeout covers only the wait for headers: ours (idle) speaks first.
+        { signal: both, timeout: this.idleTimeoutMs + 5_000 },
       );
       let content = '';
       let reasoning = '';

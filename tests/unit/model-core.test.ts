@@ -319,6 +319,21 @@ describe('the agent loop against a Chat Completions server', () => {
     expect(result.compactions).toBe(1);
   });
 
+  it('gives up a stream that sends nothing for the idle time, saying so', async () => {
+    model.enqueue({ hang: true });
+    const idle = new ModelClient({
+      apiKey: 'k',
+      baseUrl: model.baseUrl,
+      profile: resolveProfile('qwen-test', undefined),
+      maxRetries: 0,
+      idleTimeoutMs: 200,
+    });
+    await expect(idle.turn({ messages: [{ role: 'user', content: 'hi' }] }, new AbortController().signal)).rejects.toMatchObject({
+      code: 'model-unavailable',
+      userMessage: expect.stringMatching(/stopped sending \(no token for 0 s\).*modelIdleSeconds/),
+    });
+  });
+
   it('sends each parameter the profile says, and none it does not', async () => {
     model.enqueue({ content: 'ok' });
     await runAgent({
