@@ -330,7 +330,7 @@ describe('the agent loop against a Chat Completions server', () => {
     });
     await expect(idle.turn({ messages: [{ role: 'user', content: 'hi' }] }, new AbortController().signal)).rejects.toMatchObject({
       code: 'model-unavailable',
-      userMessage: expect.stringMatching(/stopped sending \(no token for 0 s\).*modelIdleSeconds/),
+      userMessage: expect.stringMatching(/stopped sending \(no token for 0\.2 s\).*modelIdleSeconds[^"]*Nothing was changed\.$/),
     });
   });
 
