@@ -2,6 +2,7 @@ import { createAgentRoom } from './agent/agent-room.js';
 import { repoForThread } from './agent/steps/resolve-request.js';
 import { type Config, loadConfig } from './config.js';
 import { createDigestsRoom } from './digests/index.js';
+import { startStartupChecks } from './doctor/startup.js';
 import { ConfigError } from './errors.js';
 import { ChangeStore } from './forge/change-store.js';
 import { createForgeRoom } from './forge/forge-room.js';
@@ -17,6 +18,7 @@ import { createScrubber } from './scrub-secrets.js';
 import { buildServices, type Services } from './services.js';
 import { startHttpServer } from './slack/http-server.js';
 import { describeStartFailure } from './slack/slack-app.js';
+import { checkSlackScopes } from './slack/slack-doctor.js';
 import { SlackModalOpener } from './slack/slack-modals.js';
 
 /** The composition root: config → services → rooms → start, and the reverse on a signal. */
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
   const { rooms, jobs } = buildRooms(services);
 
   let ready = false;
+  let checks: ReturnType<typeof startStartupChecks> | undefined;
   const { server, port } = await startHttpServer({
     host: config.host,
     port: config.port,
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
         : {}),
       model: config.model.configured ? config.model.name : 'not configured',
       jobs: queue.counts(),
+      checks: checks?.results(),
     }),
     events: edge.eventsListener,
     prefixes: playground ? { '/playground': playground.route } : {},
@@ -62,6 +66,13 @@ async function main(): Promise<void> {
   await rooms.start();
   ready = true;
   log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
+  checks = startStartupChecks({
+    config,
+    log,
+    models: [services.model, services.reviewer === services.model ? undefined : services.reviewer],
+    sandboxStatus: () => sandbox.status(),
+    ...(playground ? {} : { slackScopes: checkSlackScopes }),
+  });
   if (playground) {
     const host = config.host === '127.0.0.1' || config.host === '0.0.0.0' ? 'localhost' : config.host;
     log.info({ url: `http://${host}:${port}/playground` }, 'playground-ready');
