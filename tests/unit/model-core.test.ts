@@ -319,6 +319,53 @@ describe('the agent loop against a Chat Completions server', () => {
     expect(result.compactions).toBe(1);
   });
 
+  it('runs the read-only calls of one step together', async () => {
+    // Each waits for the other to have started: run one after the other, neither would end.
+    let startedA!: () => void;
+    let startedB!: () => void;
+    const a = new Promise<void>((resolve) => {
+      startedA = resolve;
+    });
+    const b = new Promise<void>((resolve) => {
+      startedB = resolve;
+    });
+    const lookup = (name: string, mine: () => void, other: Promise<void>) =>
+      defineTool({
+        name,
+        readOnly: true,
+        description: 'look up',
+        schema: z.object({}),
+        progress: () => name,
+        async run() {
+          mine();
+          await other;
+          return `${name} found it`;
+        },
+      });
+    model.enqueue(
+      {
+        toolCalls: [
+          { name: 'find_a', arguments: {} },
+          { name: 'find_b', arguments: {} },
+        ],
+      },
+      { content: 'both' },
+    );
+    const result = await runAgent({
+      model: client(),
+      system: 's',
+      messages: [{ role: 'user', content: 'q' }],
+      tools: [lookup('find_a', startedA, b), lookup('find_b', startedB, a)],
+      context,
+      budget: { maxSteps: 3, wallTimeMs: 60_000, maxTokens: 1_000_000 },
+    });
+    expect(result.answer).toBe('both');
+    expect(model.toolResultsIn().map((message) => message.content)).toEqual([
+      'find_a found it',
+      'find_b found it',
+    ]);
+  });
+
   it('gives up a stream that sends nothing for the idle time, saying so', async () => {
     model.enqueue({ hang: true });
     const idle = new ModelClient({
@@ -328,9 +375,13 @@ describe('the agent loop against a Chat Completions server', () => {
       maxRetries: 0,
       idleTimeoutMs: 200,
     });
-    await expect(idle.turn({ messages: [{ role: 'user', content: 'hi' }] }, new AbortController().signal)).rejects.toMatchObject({
+    await expect(
+      idle.turn({ messages: [{ role: 'user', content: 'hi' }] }, new AbortController().signal),
+    ).rejects.toMatchObject({
       code: 'model-unavailable',
-      userMessage: expect.stringMatching(/stopped sending \(no token for 0\.2 s\).*modelIdleSeconds[^"]*Nothing was changed\.$/),
+      userMessage: expect.stringMatching(
+        /stopped sending \(no token for 0\.2 s\).*modelIdleSeconds[^"]*Nothing was changed\.$/,
+      ),
     });
   });
 
