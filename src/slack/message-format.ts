@@ -1,7 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { Reply, ReplyAction, StatusView } from '../jobs/ports.js';
 
 /** Slack's limit for one markdown block / markdown_text. */
 export const markdownLimit = 12_000;
+/**
+ * What all the blocks of one message may hold together. Undocumented: Slack answers
+ * `msg_blocks_too_long` from about 13,200 characters across blocks (slackapi/bolt-js#2509,
+ * measured at 13,297 with markdown blocks only, 13,172 with a divider), so the usage line and
+ * the buttons must fit beside a full markdown block with room to spare.
+ */
+export const messageTextCap = 13_000;
 /** Past this many characters an answer goes up as a file with a short summary in the thread. */
 export const fileThreshold = 3 * markdownLimit;
 
@@ -35,7 +43,15 @@ export function renderReply(reply: Reply): RenderedReply {
       file: { filename: 'answer.md', title: 'Full answer', content: markdown },
     };
   }
+  // The last chunk shares its message with the usage line and the buttons.
+  const extras =
+    (reply.context?.length ?? 0) +
+    (reply.actions ?? []).reduce((sum, action) => sum + action.label.length + 40, 0);
   const chunks = splitMarkdown(markdown, markdownLimit);
+  const last = chunks.at(-1) ?? '';
+  if (last.length + extras > messageTextCap - 200) {
+    chunks.splice(-1, 1, ...splitMarkdown(last, Math.max(1_000, messageTextCap - 200 - extras)));
+  }
   const messages = chunks.map((chunk, index) =>
     index === chunks.length - 1
       ? finalMessage(chunk, reply)
@@ -97,7 +113,8 @@ function markdownBlock(text: string): SlackBlock {
 function actionsBlock(actions: ReplyAction[], prefix: string): SlackBlock {
   return {
     type: 'actions',
-    block_id: `${prefix}-actions`,
+    // Fresh each time: Slack keeps a block's state by block_id across updates of one message.
+    block_id: `${prefix}-actions-${randomBytes(4).toString('hex')}`,
     elements: actions.slice(0, 25).map((action) => ({
       type: 'button',
       action_id: action.actionId,

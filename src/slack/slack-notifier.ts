@@ -1,10 +1,10 @@
 import type { WebClient } from '@slack/web-api';
 import { withoutMarkers } from '../jobs/mentions.js';
-import type { Notifier, Reply, StatusView, ThreadRef } from '../jobs/ports.js';
+import type { Notifier, Reply, ReplyAction, StatusView, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
 import { toSlackText } from './mention-syntax.js';
-import { renderReply, renderStatus, type SlackMessage } from './message-format.js';
+import { renderReply, renderStatus } from './message-format.js';
 import { OutputQueue } from './output-queue.js';
 import type { SlackEdge } from './slack-app.js';
 
@@ -35,24 +35,24 @@ export class SlackNotifier implements Notifier {
     const result = await this.client.chat.postMessage({
       channel: thread.channel,
       thread_ts: thread.threadTs,
-      ...this.clean(renderStatus(view)),
+      ...renderStatus(this.cleanView(view)),
       ...noUnfurl,
     });
     return result.ts;
   }
 
   updateStatus(thread: ThreadRef, statusTs: string, view: StatusView): Promise<void> {
-    return this.updates.update(thread.channel, statusTs, { ...this.clean(renderStatus(view)) });
+    return this.updates.update(thread.channel, statusTs, { ...renderStatus(this.cleanView(view)) });
   }
 
   async reply(thread: ThreadRef, reply: Reply): Promise<string | undefined> {
-    const rendered = renderReply(reply);
+    const rendered = renderReply(this.cleanReply(reply));
     let lastTs: string | undefined;
     for (const message of rendered.messages) {
       const result = await this.client.chat.postMessage({
         channel: thread.channel,
         thread_ts: thread.threadTs,
-        ...this.clean(message),
+        ...message,
         ...noUnfurl,
       });
       lastTs = result.ts;
@@ -85,16 +85,40 @@ export class SlackNotifier implements Notifier {
 
   /** A top-level channel message (digests): Markdown, never in a thread. */
   async postToChannel(channel: string, markdown: string): Promise<string | undefined> {
-    const [message] = renderReply({ markdown }).messages;
-    const result = await this.client.chat.postMessage({ channel, ...this.clean(message!), ...noUnfurl });
+    const [message] = renderReply({ markdown: this.cleanText(markdown) }).messages;
+    const result = await this.client.chat.postMessage({ channel, ...message!, ...noUnfurl });
     return result.ts;
   }
 
-  /** Scrubs every string in the payload (texts inside blocks included) and writes mentions as Slack does. */
-  private clean(message: SlackMessage): SlackMessage {
-    return JSON.parse(JSON.stringify(message), (_key, value: unknown) =>
-      typeof value === 'string' ? toSlackText(this.scrub(value)) : value,
-    ) as SlackMessage;
+  /**
+   * Every text of a reply scrubbed and with Slack syntax broken, once, before it is rendered:
+   * the split at Slack's limits must see the text Slack will get (both can lengthen it), and a
+   * second pass would turn shipmate's own mentions back into words.
+   */
+  private cleanReply(reply: Reply): Reply {
+    return {
+      ...reply,
+      markdown: this.cleanText(reply.markdown),
+      ...(reply.context ? { context: this.cleanText(reply.context) } : {}),
+      ...(reply.actions ? { actions: reply.actions.map((action) => this.cleanAction(action)) } : {}),
+    };
+  }
+
+  private cleanView(view: StatusView): StatusView {
+    return {
+      ...view,
+      text: this.cleanText(view.text),
+      ...(view.actions ? { actions: view.actions.map((action) => this.cleanAction(action)) } : {}),
+    };
+  }
+
+  private cleanAction(action: ReplyAction): ReplyAction {
+    return { ...action, label: this.cleanText(action.label), value: this.cleanText(action.value) };
+  }
+
+  /** One text as Slack may see it: secrets scrubbed, then mentions written as Slack does. */
+  private cleanText(text: string): string {
+    return toSlackText(this.scrub(text));
   }
 }
 

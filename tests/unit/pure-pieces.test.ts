@@ -7,7 +7,7 @@ import { mention } from '../../src/jobs/mentions.js';
 import { effectiveDomains } from '../../src/permissions/permissions-command.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
 import { addressedText, toSlackText } from '../../src/slack/mention-syntax.js';
-import { markdownLimit, renderReply, splitMarkdown } from '../../src/slack/message-format.js';
+import { markdownLimit, messageTextCap, renderReply, splitMarkdown } from '../../src/slack/message-format.js';
 import { describeStartFailure } from '../../src/slack/slack-app.js';
 
 describe('secret scrubber', () => {
@@ -69,6 +69,28 @@ describe('markdown splitting', () => {
     expect(rendered.messages).toHaveLength(2);
     expect(JSON.stringify(rendered.messages[0])).not.toContain('pr_open');
     expect(JSON.stringify(rendered.messages[1])).toContain('pr_open');
+  });
+
+  it('keeps each message under Slack’s cap across blocks, the usage line and buttons included', () => {
+    const rendered = renderReply({
+      markdown: 'word '.repeat(2_399).trim(),
+      context: `gpt · ${'x'.repeat(1_500)}`,
+      actions: [{ actionId: 'pr_open', label: 'Open PR', value: 'j1' }],
+    });
+    for (const message of rendered.messages) {
+      const text = JSON.stringify(message.blocks).length;
+      expect(text).toBeLessThan(messageTextCap);
+    }
+    expect(rendered.messages.length).toBe(2);
+  });
+
+  it('gives every rendering fresh block ids', () => {
+    const actions = [{ actionId: 'pr_open', label: 'Open PR', value: 'j1' }];
+    const ids = [renderReply({ markdown: 'a', actions }), renderReply({ markdown: 'a', actions })].map(
+      (rendered) => rendered.messages[0]!.blocks.find((block) => block.type === 'actions')?.block_id,
+    );
+    expect(ids[0]).toMatch(/^reply-actions-/);
+    expect(ids[0]).not.toBe(ids[1]);
   });
 });
 
