@@ -30,6 +30,23 @@ export const defaultRepoFiles: Record<string, string> = {
   'src/pricing.html': '<h1>Pricng</h1>\n<p>Plans start at $9.</p>\n',
 };
 
+/** What tests use of a model stand-in: the generic ScriptedModel and every family server offer it. */
+export type ModelStandIn = Pick<
+  ScriptedModel,
+  | 'requests'
+  | 'baseUrl'
+  | 'apiKey'
+  | 'pendingReplies'
+  | 'stop'
+  | 'enqueue'
+  | 'respondWith'
+  | 'reset'
+  | 'waitForRequests'
+  | 'lastRequest'
+  | 'toolResultsIn'
+  | 'allMessagesText'
+>;
+
 export interface HarnessOptions {
   /** Extra env for the app (overrides the defaults). */
   env?: Record<string, string>;
@@ -43,6 +60,10 @@ export interface HarnessOptions {
   dataDir?: string;
   /** The app's working directory (default: the install directory). */
   cwd?: string;
+  /** The model server stand-in (default: the generic ScriptedModel); e.g. one of tests/support/model-families/. */
+  model?: () => Promise<ModelStandIn>;
+  /** SHIPMATE_MODEL (default "test-model"). */
+  modelName?: string;
   /** Runs once before the first launch (e.g. a bare remote of the test repo); its values fill `{{name}}` in config. */
   beforeLaunch?: (repoDir: string) => Promise<Record<string, string>>;
 }
@@ -57,7 +78,7 @@ export class Harness {
 
   private constructor(
     readonly slack: SlackEmulator,
-    readonly model: ScriptedModel,
+    readonly model: ModelStandIn,
     readonly repo: TestRepo,
     private readonly options: HarnessOptions,
     private readonly dataDir: string,
@@ -66,7 +87,9 @@ export class Harness {
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const [slack, model, repo] = await Promise.all([
       startSlackEmulator(),
-      new ScriptedModel({ apiKey: 'sk-test-model-key-0123456789abcdef' }).start(),
+      options.model
+        ? options.model()
+        : new ScriptedModel({ apiKey: 'sk-test-model-key-0123456789abcdef' }).start(),
       createRepo({ files: options.repoFiles ?? defaultRepoFiles }),
     ]);
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'shipmate-e2e-'));
@@ -88,7 +111,7 @@ export class Harness {
       ...(this.options.noModel
         ? {}
         : { OPENAI_API_KEY: this.model.apiKey, OPENAI_BASE_URL: this.model.baseUrl }),
-      SHIPMATE_MODEL: 'test-model',
+      SHIPMATE_MODEL: this.options.modelName ?? 'test-model',
       SHIPMATE_REPO: this.repo.dir,
       SHIPMATE_DRAIN_SECONDS: '5',
       ...this.options.env,
