@@ -98,7 +98,7 @@ const fileSchema = z
         commandTimeoutSeconds: z.number().positive().default(120),
         /** A streamed model answer that sends nothing for this long is given up. */
         modelIdleSeconds: z.number().positive().default(120),
-        jobTokens: z.number().int().positive().default(400_000),
+        jobTokens: z.number().int().positive().default(1_000_000),
         channelDailyTokens: z.number().int().positive().optional(),
         maxChangedFiles: z.number().int().positive().default(10),
         maxChangedLines: z.number().int().positive().default(400),
@@ -118,7 +118,7 @@ const fileSchema = z
         wallTimeSeconds: 600,
         commandTimeoutSeconds: 120,
         modelIdleSeconds: 120,
-        jobTokens: 400_000,
+        jobTokens: 1_000_000,
         maxChangedFiles: 10,
         maxChangedLines: 400,
         maxFileBytes: 1024 ** 2,

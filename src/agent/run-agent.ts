@@ -213,10 +213,10 @@ async function fitWindow(
     state.compactions += 1;
     options.context.log.info({ summarizedMessages: older.length, tokens: size() }, 'context-compacted');
   }
-  // Shorten until comfortably inside (three quarters), so the next steps share this prefix.
+  // Shorten well inside (60 %) in one pass, so the next steps share this prefix for a while.
   const comfortable: WindowPlan = {
     ...plan,
-    window: Math.floor(plan.reserve + (plan.window - plan.reserve) * 0.75),
+    window: Math.floor(plan.reserve + (plan.window - plan.reserve) * 0.6),
   };
   if (!fits(plan, size()))
     shortenToolResults(transcript, state.turnStart, () => !fits(comfortable, size()), resultBudget);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { shortenToolResults } from '../../src/agent/model/context-budget.js';
 import { explainModelError } from '../../src/agent/model/explain.js';
 import { normalizeMessage, splitThinking } from '../../src/agent/model/normalize.js';
 import { familyOf, resolveProfile } from '../../src/agent/model/profile.js';
@@ -185,6 +186,28 @@ describe('model failures a team can act on', () => {
       { ...server, baseUrl: 'http://gpu-box:11434' },
     );
     expect(explained.userMessage).toMatch(/needs to end in `\/v1`/);
+  });
+});
+
+describe('shortening tool results to fit', () => {
+  const result = (content: string): ChatMessage => ({ role: 'tool', tool_call_id: 'c', content });
+
+  it('cuts each result once, keeps where its whole output is, and leaves small ones alone', () => {
+    const big = `exit code: 0\n${'x'.repeat(20_000)}\n… [9 characters cut: the whole output (20,000 characters) is saved in /r/.git/shipmate-output/o-1.txt; search it with rg] …\nEND`;
+    const messages: ChatMessage[] = [
+      result(big),
+      result('short output'),
+      result(big),
+      { role: 'user', content: 'q' },
+    ];
+    expect(shortenToolResults(messages, 0, () => true, 8_000)).toBe(2);
+    const once = messages.map((message) => message.content);
+    expect(once[1]).toBe('short output');
+    expect(String(once[0]).length).toBeLessThan(1_500);
+    expect(once[0]).toContain('the whole output is still in /r/.git/shipmate-output/o-1.txt');
+    // A second pass changes nothing: the prompt's prefix stays as it was.
+    expect(shortenToolResults(messages, 0, () => true, 8_000)).toBe(0);
+    expect(messages.map((message) => message.content)).toEqual(once);
   });
 });
 

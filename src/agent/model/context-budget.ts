@@ -55,20 +55,25 @@ export function shortenToolResults(
   budget: number,
 ): number {
   let cut = 0;
+  const small = Math.max(400, Math.floor(budget / 10));
   for (let index = from; index < messages.length - 1 && stillTooBig(); index += 1) {
     const message = messages[index];
     if (message?.role !== 'tool' || typeof message.content !== 'string') continue;
-    const small = Math.max(400, Math.floor(budget / 10));
-    if (message.content.length <= small) continue;
+    // Once only (a second cut would change the prompt prefix again for a few tokens), and
+    // only where it saves something worth a changed prefix.
+    if (message.content.includes(shortenedNote) || message.content.length <= small * 2) continue;
+    const saved = /saved in (\S+?);/.exec(message.content)?.[1];
     messages[index] = {
       ...message,
       content: headAndTail(
         message.content,
         small,
-        'shortened to fit the context window; run the command again or read the saved output if you need it',
+        `${shortenedNote}; ${saved ? `the whole output is still in ${saved}` : 'run the command again if you need it'}`,
       ),
     };
     cut += 1;
   }
   return cut;
 }
+
+const shortenedNote = 'shortened to fit the context window';
