@@ -3,6 +3,7 @@
  * `npm run bench -- change` (or `npx tsx bench/run.ts change slack`) runs only the benches whose
  * key or name contains one of the words; `--name value` options pass through to the benches.
  */
+import { runAgentContextBench } from './agent-context-bench.js';
 import { runChangeBench } from './change-bench.js';
 import { runSlackBench } from './slack-bench.js';
 import { runWorkspaceBench } from './workspace-bench.js';
@@ -11,6 +12,7 @@ const benches: Array<[key: string, name: string, run: () => Promise<void>]> = [
   ['workspace', 'Workspaces and sandbox', runWorkspaceBench],
   ['slack', 'Slack edge and jobs', runSlackBench],
   ['change', 'Change request to pull request', runChangeBench],
+  ['agent', 'Agent context and sessions', runAgentContextBench],
 ];
 
 /** Words on the command line that are neither `--options` nor their values. */

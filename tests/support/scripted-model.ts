@@ -31,7 +31,15 @@ interface ReplyTiming {
   delayMs?: number;
 }
 
-interface ReplyCommon extends ReplyTiming {
+interface ReplyPace {
+  /**
+   * After `delayMs`, stream the content and tool-call arguments at about this many tokens per
+   * second (4 characters ≈ 1 token); a non-streaming reply waits the same total time. Unset: at once.
+   */
+  tokensPerSecond?: number;
+}
+
+interface ReplyCommon extends ReplyTiming, ReplyPace {
   usage?: ScriptedUsage;
   /** Override finish_reason, e.g. 'length'. */
   finishReason?: 'stop' | 'length' | 'tool_calls' | 'content_filter';
@@ -218,11 +226,35 @@ export class ScriptedModel {
       return;
     }
     const completion = buildCompletion(body, reply);
+    const pace = reply.tokensPerSecond !== undefined && reply.tokensPerSecond > 0 ? reply.tokensPerSecond : 0;
     if (body.stream) {
-      streamCompletion(response, completion, body.stream_options?.include_usage === true);
+      const chunks = streamChunks(completion, body.stream_options?.include_usage === true);
+      if (pace) await this.writePaced(response, chunks, pace);
+      else writeStream(response, chunks);
       return;
     }
+    if (pace) await this.delay(paceMs(completionChars(completion), pace));
+    if (response.destroyed || !this.server) return;
     sendJson(response, 200, completion);
+  }
+
+  /** The stream's chunks, each written once the text before it is due at `tokensPerSecond`. */
+  private async writePaced(
+    response: ServerResponse,
+    chunks: StreamChunk[],
+    tokensPerSecond: number,
+  ): Promise<void> {
+    response.writeHead(200, streamHeaders);
+    const started = performance.now();
+    let chars = 0;
+    for (const chunk of chunks) {
+      chars += chunk.chars;
+      const wait = paceMs(chars, tokensPerSecond) - (performance.now() - started);
+      if (chunk.chars > 0 && wait >= 1) await this.delay(wait);
+      if (response.destroyed || !this.server) return;
+      response.write(chunk.text);
+    }
+    response.end();
   }
 
   private async nextReply(request: RecordedRequest, index: number): Promise<ScriptedReply> {
@@ -354,8 +386,36 @@ function estimateUsage(
   };
 }
 
-function streamCompletion(response: ServerResponse, completion: Completion, includeUsage: boolean): void {
-  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+interface StreamChunk {
+  /** The wire text (`data: …\n\n`). */
+  text: string;
+  /** Characters of content or arguments it carries, for pacing. */
+  chars: number;
+}
+
+const streamHeaders = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
+
+/** Milliseconds `chars` characters take at `tokensPerSecond` (4 characters ≈ 1 token). */
+function paceMs(chars: number, tokensPerSecond: number): number {
+  return (chars / 4 / tokensPerSecond) * 1000;
+}
+
+function completionChars(completion: Completion): number {
+  const message = completion.choices[0]!.message;
+  return (
+    (message.content?.length ?? 0) +
+    (message.tool_calls ?? []).reduce((sum, call) => sum + call.function.arguments.length, 0)
+  );
+}
+
+function writeStream(response: ServerResponse, chunks: StreamChunk[]): void {
+  response.writeHead(200, streamHeaders);
+  for (const chunk of chunks) response.write(chunk.text);
+  response.end();
+}
+
+function streamChunks(completion: Completion, includeUsage: boolean): StreamChunk[] {
+  const chunks: StreamChunk[] = [];
   const choice = completion.choices[0]!;
   const base = {
     id: completion.id,
@@ -363,12 +423,15 @@ function streamCompletion(response: ServerResponse, completion: Completion, incl
     created: completion.created,
     model: completion.model,
   };
-  const send = (delta: object, finishReason: string | null = null): void => {
+  const send = (delta: object, finishReason: string | null = null, chars = 0): void => {
     const chunk = { ...base, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] };
-    response.write(`data: ${JSON.stringify(includeUsage ? { ...chunk, usage: null } : chunk)}\n\n`);
+    chunks.push({
+      text: `data: ${JSON.stringify(includeUsage ? { ...chunk, usage: null } : chunk)}\n\n`,
+      chars,
+    });
   };
   send({ role: 'assistant', content: '', refusal: null });
-  for (const piece of splitWords(choice.message.content ?? '')) send({ content: piece });
+  for (const piece of splitWords(choice.message.content ?? '')) send({ content: piece }, null, piece.length);
   for (const [index, call] of (choice.message.tool_calls ?? []).entries()) {
     send({
       tool_calls: [
@@ -376,13 +439,17 @@ function streamCompletion(response: ServerResponse, completion: Completion, incl
       ],
     });
     for (const piece of splitEvery(call.function.arguments, 8)) {
-      send({ tool_calls: [{ index, function: { arguments: piece } }] });
+      send({ tool_calls: [{ index, function: { arguments: piece } }] }, null, piece.length);
     }
   }
   send({}, choice.finish_reason);
   if (includeUsage)
-    response.write(`data: ${JSON.stringify({ ...base, choices: [], usage: completion.usage })}\n\n`);
-  response.end('data: [DONE]\n\n');
+    chunks.push({
+      text: `data: ${JSON.stringify({ ...base, choices: [], usage: completion.usage })}\n\n`,
+      chars: 0,
+    });
+  chunks.push({ text: 'data: [DONE]\n\n', chars: 0 });
+  return chunks;
 }
 
 function splitWords(text: string): string[] {
