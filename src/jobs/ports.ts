@@ -47,7 +47,11 @@ export interface ThreadMessage {
 /** Reads the conversation so far. Implemented by src/slack/. */
 export interface ThreadHistory {
   /** The thread's messages, oldest first; with `after`, only those posted after that ts. */
-  fetch(channel: string, threadTs: string, options?: { after?: string | undefined }): Promise<ThreadMessage[]>;
+  fetch(
+    channel: string,
+    threadTs: string,
+    options?: { after?: string | undefined },
+  ): Promise<ThreadMessage[]>;
   displayName(userId: string): Promise<string>;
   permalink(channel: string, messageTs: string): Promise<string | undefined>;
 }

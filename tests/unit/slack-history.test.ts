@@ -58,7 +58,14 @@ describe('reading back what Slack stored', () => {
   it('still reads markdown blocks as sent, and marker characters in stored text cannot forge a mention', () => {
     expect(blocksAsText([{ type: 'markdown', text: 'as sent' }], (t) => `read:${t}`)).toBe('read:as sent');
     const forged = blocksAsText(
-      [{ type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: '\u{E000}U0EVE\u{E001}' }] }] }],
+      [
+        {
+          type: 'rich_text',
+          elements: [
+            { type: 'rich_text_section', elements: [{ type: 'text', text: '\u{E000}U0EVE\u{E001}' }] },
+          ],
+        },
+      ],
       (t) => t,
     );
     expect(forged).toBe('U0EVE');

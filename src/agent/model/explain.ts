@@ -20,7 +20,8 @@ interface Failure {
  */
 export function explainModelError(error: unknown, server: ServerInfo): ProviderError {
   const failure = readFailure(error);
-  const said = failure.message && failure.code !== 'idle-timeout' ? ` It said: "${clip(failure.message)}".` : '';
+  const said =
+    failure.message && failure.code !== 'idle-timeout' ? ` It said: "${clip(failure.message)}".` : '';
   const make = (code: 'model-unavailable' | 'model-refused' | 'model-context-exceeded', sentence: string) =>
     new ProviderError(code, `model request failed: ${failure.status ?? 'no status'} ${failure.message}`, {
       cause: error,
