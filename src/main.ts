@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel }, scrub);
   const services = await buildServices(config, log, scrub);
   const { db, queue, pool, threads, playground, edge, notifier, sandbox } = services;
-  const { rooms, jobs } = buildRooms(services);
+  const { rooms, jobs, digests } = buildRooms(services);
 
   let ready = false;
   let checks: ReturnType<typeof startStartupChecks> | undefined;
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       model: config.model.configured ? config.model.name : 'not configured',
       jobs: queue.counts(),
       checks: checks?.results(),
+      digestsNeedInvite: digests.channelsNeedingInvite(),
     }),
     events: edge.eventsListener,
     prefixes: playground ? { '/playground': playground.route } : {},
@@ -156,7 +157,7 @@ function buildRooms(services: Services) {
   });
   const rooms = gatherRooms([agent, forge, scripts, permissions, digests]);
   const jobs: JobHandlers = { ...agent.jobs, command: createCommandJob(rooms.commands) };
-  return { rooms, jobs };
+  return { rooms, jobs, digests };
 }
 
 function readConfigOrExit(): Readonly<Config> {

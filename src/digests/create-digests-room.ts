@@ -4,6 +4,7 @@ import type { JobQueue } from '../jobs/job-queue.js';
 import type { Room } from '../jobs/room.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../storage/database.js';
+import { DigestChannels } from './channel-access.js';
 import { createDigestCommand } from './digest-command.js';
 import { DigestScheduler, type RunResult } from './digest-scheduler.js';
 import { DigestStore } from './digest-store.js';
@@ -47,6 +48,8 @@ export interface DigestsRoom extends Room {
     tick(now?: number): Promise<RunResult[]>;
   };
   seedFromConfig(): SeedReport;
+  /** Channels whose digest waits for someone to type `/invite @shipmate` there (for /healthz). */
+  channelsNeedingInvite(): string[];
 }
 
 /** Builds the digests room: store, scheduler and the `digest` command, from ports only. */
@@ -54,6 +57,7 @@ export function createDigestsRoom(deps: DigestsRoomDeps): DigestsRoom {
   const clock = deps.clock ?? Date.now;
   const log = deps.log.child({ room: 'digests' });
   const store = new DigestStore(deps.db, clock);
+  const channels = new DigestChannels({ history: deps.history, log });
   const publishDeps = {
     jobs: deps.jobs,
     repos: deps.config.repos,
@@ -68,7 +72,11 @@ export function createDigestsRoom(deps: DigestsRoomDeps): DigestsRoom {
   };
   const scheduler = new DigestScheduler({
     store,
-    publish: (request) => publishDigest(publishDeps, request),
+    // Join (or learn to ask for an invite) before reading the channel and posting to it.
+    publish: async (request) => {
+      await channels.ensure(request.channel);
+      return publishDigest(publishDeps, request);
+    },
     post: deps.post,
     clock,
     log,
@@ -80,6 +88,8 @@ export function createDigestsRoom(deps: DigestsRoomDeps): DigestsRoom {
     /** Digests named in the config are stored once, then the scheduler ticks. */
     start: () => {
       seedDigestsFromConfig(deps.config.digests, store, clock(), log);
+      // The configured channels are joined (or reported) at once, not only at their first digest.
+      void channels.checkAll(deps.config.digests.map((digest) => digest.channel));
       scheduler.start();
     },
     stop: () => scheduler.stop(),
@@ -98,5 +108,6 @@ export function createDigestsRoom(deps: DigestsRoomDeps): DigestsRoom {
       tick: (now) => scheduler.tick(now ?? clock()),
     },
     seedFromConfig: () => seedDigestsFromConfig(deps.config.digests, store, clock(), log),
+    channelsNeedingInvite: () => channels.needingInvite(),
   };
 }

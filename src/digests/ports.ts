@@ -13,10 +13,24 @@ export interface ChannelMessage {
   text: string;
 }
 
+/** Whether shipmate is in a channel, after joining it where it can. */
+export type ChannelMembership =
+  | { status: 'member' }
+  | { status: 'joined' }
+  /** A private channel, or a join that was refused: a person must invite shipmate. */
+  | { status: 'needs-invite'; reason: string }
+  /** Could not tell (Slack down, rate limited); the digest goes ahead and may still fail. */
+  | { status: 'unknown'; reason: string };
+
 /** Reads a channel's conversation in a period (conversations.history). Implemented by src/slack/. */
 export interface ChannelHistory {
   /** Messages with from <= ts < to (ms since the epoch), oldest first. */
   messagesBetween(channel: string, from: number, to: number): Promise<ChannelMessage[]>;
+  /**
+   * Makes shipmate a member of the channel: joins a public one it is not in. Reading a channel
+   * and posting to it both need membership. Absent when the implementation cannot tell.
+   */
+  ensureMember?(channel: string): Promise<ChannelMembership>;
 }
 
 export type PullRequestState = 'open' | 'draft' | 'merged' | 'closed';

@@ -1,7 +1,21 @@
 import type { RepoConfig } from '../config.js';
-import type { Reply, ThreadRef } from '../jobs/ports.js';
+import type { ModalForm, Reply, ThreadRef } from '../jobs/ports.js';
 
-export type { ModalField, ModalForm, ModalOpener } from '../jobs/ports.js';
+export type { ModalField, ModalForm } from '../jobs/ports.js';
+
+/** A form that is open in front of the person; its fields can still change. */
+export interface OpenedModal {
+  update(form: ModalForm): Promise<void>;
+}
+
+/**
+ * Opens a modal for the person who clicked (src/slack/ implements it with views.open and
+ * views.update). A click's trigger is short-lived, so `open` comes first and anything slow
+ * goes into `update` afterwards; an opener that cannot update returns nothing.
+ */
+export interface ModalOpener {
+  open(triggerId: string, form: ModalForm): Promise<OpenedModal | undefined>;
+}
 
 import type { ScriptRecord } from './script-store.js';
 

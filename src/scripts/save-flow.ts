@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type Config, isWriter } from '../config.js';
+import { describeError } from '../errors.js';
 import {
   type ActionRoute,
   defineAction,
@@ -11,7 +12,7 @@ import {
 } from '../jobs/actions.js';
 import type { ReplyAction, ThreadHistory, ThreadRef } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
-import type { ModalForm, ModalOpener, ResolveRepo, ThreadReplier } from './ports.js';
+import type { ModalField, ModalForm, ModalOpener, OpenedModal, ResolveRepo, ThreadReplier } from './ports.js';
 import { draftFromCommand, pickScriptCommand, type ToolCallRecord } from './propose-draft.js';
 import { inlineText } from './script-commands.js';
 import { forbiddenSaveMessage, type SaveResult, type ScriptLibrary } from './script-library.js';
@@ -84,14 +85,40 @@ export function createSaveFlow(deps: SaveFlowDeps): {
     if (!draft)
       return void (await say(thread, 'That draft is no longer available; ask me to save the script again.'));
     if (!isWriter(deps.config, action.user)) return void (await say(thread, forbiddenSaveMessage));
+    const bySaying = `Say “save that as a script called ${draft.name}” and I will save it.`;
     if (!deps.modals || !action.triggerId) {
-      return void (await say(
-        thread,
-        `I cannot open a form here. Say “save that as a script called ${draft.name}” and I will save it.`,
-      ));
+      return void (await say(thread, `I cannot open a form here. ${bySaying}`));
     }
-    const scope = draft.scope ?? (await deps.resolveRepo(thread.channel, thread.threadTs))?.name ?? 'all';
-    await deps.modals.open(action.triggerId, saveForm(draft, scope === allRepos ? 'all' : scope, thread));
+    // Slack takes the click's trigger_id for 3 seconds only, so the form opens at once with
+    // what is known now; the thread's repository (which may need a `git ls-remote` for its
+    // default branch) is resolved afterwards and put into the open form.
+    const shown = draft.scope ?? onlyRepo(deps.config) ?? allRepos;
+    const form = saveForm(draft, shown, thread);
+    if ('refusal' in form) return void (await say(thread, `${form.refusal} ${bySaying}`));
+    let opened: OpenedModal | undefined;
+    try {
+      opened = await deps.modals.open(action.triggerId, form);
+    } catch (error) {
+      deps.log.warn({ err: error, draftId }, 'script-form-open-failed');
+      return void (await say(thread, `I could not open the form (${describeError(error)}). ${bySaying}`));
+    }
+    if (draft.scope !== undefined || !opened) return;
+    let resolved: string = allRepos;
+    try {
+      resolved = (await deps.resolveRepo(thread.channel, thread.threadTs))?.name ?? allRepos;
+    } catch (error) {
+      deps.log.warn({ err: error, draftId }, 'script-form-repo-unresolved');
+      return;
+    }
+    if (resolved === shown) return;
+    const updated = saveForm(draft, resolved, thread);
+    if ('refusal' in updated) return;
+    try {
+      await opened.update(updated);
+    } catch (error) {
+      // Closed or submitted meanwhile: what they submit is what counts.
+      deps.log.info({ err: error, draftId }, 'script-form-update-failed');
+    }
   });
 
   const submit = saveView.route(async ({ draftId, channel, threadTs }, submission) => {
@@ -110,7 +137,7 @@ export function createSaveFlow(deps: SaveFlowDeps): {
       scope,
       description: values.description ?? '',
       interpreter: (values.interpreter ?? '').trim(),
-      body: values.body ?? '',
+      body: joinedBody(values),
       parameters: parsed.parameters,
     };
     // Keep what they typed so the button reopens the form with their edits.
@@ -162,7 +189,89 @@ export function createSaveFlow(deps: SaveFlowDeps): {
   return { actionRoutes: routeTable(openForm, confirmUpdate), viewRoutes: routeTable(submit) };
 }
 
-function saveForm(draft: ScriptDraft, scope: string, thread: ThreadRef): ModalForm {
+/** The one configured repository, known without any lookup. */
+function onlyRepo(config: Pick<Config, 'repos'>): string | undefined {
+  return config.repos.length === 1 ? config.repos[0]?.name : undefined;
+}
+
+/**
+ * What one plain_text_input holds: max_length is "between 1 and 3000, inclusive"
+ * (https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element), and a
+ * modal has at most 100 blocks (https://docs.slack.dev/reference/views/modal-views).
+ */
+export const inputLimit = 3_000;
+const maxBodyParts = 90;
+
+/**
+ * A script too long for one input, as consecutive parts of at most `limit` characters cut at
+ * line ends (the line break between two parts is dropped and put back on submit). Undefined
+ * when a single line is longer than an input.
+ */
+export function splitIntoInputs(text: string, limit = inputLimit): string[] | undefined {
+  if (text.length <= limit) return [text];
+  const parts: string[] = [];
+  let current: string[] = [];
+  let length = 0;
+  for (const line of text.split('\n')) {
+    if (line.length > limit) return undefined;
+    const grown = current.length === 0 ? line.length : length + 1 + line.length;
+    if (current.length > 0 && grown > limit) {
+      parts.push(current.join('\n'));
+      current = [line];
+      length = line.length;
+    } else {
+      current.push(line);
+      length = grown;
+    }
+  }
+  parts.push(current.join('\n'));
+  return parts;
+}
+
+/** The script from its parts (`body`, `body_2`, `body_3` …), in order; an emptied part adds nothing. */
+export function joinedBody(values: Record<string, string>): string {
+  const parts = Object.entries(values)
+    .map(([key, value]) => ({
+      index: key === 'body' ? 1 : Number(/^body_(\d+)$/.exec(key)?.[1] ?? Number.NaN),
+      value,
+    }))
+    .filter((part) => Number.isInteger(part.index))
+    .sort((a, b) => a.index - b.index);
+  if (parts.length <= 1) return parts[0]?.value ?? '';
+  return parts
+    .map((part) => part.value)
+    .filter((value, index) => index === 0 || value !== '')
+    .join('\n');
+}
+
+const bodyLabel = 'Script (reads parameters as $PARAM_<NAME>)';
+
+function bodyFields(body: string): ModalField[] | { refusal: string } {
+  const parts = splitIntoInputs(body);
+  if (!parts)
+    return {
+      refusal: `This script has a line longer than ${inputLimit.toLocaleString('en-US')} characters, more than a Slack form field holds.`,
+    };
+  if (parts.length > maxBodyParts) return { refusal: 'This script is too long to edit in a Slack form.' };
+  if (parts.length === 1) return [{ id: 'body', label: bodyLabel, initial: body, multiline: true }];
+  return parts.map((part, index) => ({
+    id: index === 0 ? 'body' : `body_${index + 1}`,
+    label: `Script, part ${index + 1} of ${parts.length}${index === 0 ? ' (reads parameters as $PARAM_<NAME>)' : ''}`,
+    initial: part,
+    multiline: true,
+    // Parts continue one another; a later one may be emptied.
+    optional: index > 0,
+  }));
+}
+
+function saveForm(
+  draft: ScriptDraft,
+  scopeValue: string,
+  thread: ThreadRef,
+): ModalForm | { refusal: string } {
+  const scope = scopeValue === allRepos ? 'all' : scopeValue;
+  const body = bodyFields(draft.body);
+  if ('refusal' in body) return body;
   return {
     ...saveView.form({ draftId: draft.id, channel: thread.channel, threadTs: thread.threadTs }),
     title: 'Save as team script',
@@ -183,12 +292,7 @@ function saveForm(draft: ScriptDraft, scope: string, thread: ThreadRef): ModalFo
         multiline: true,
         optional: true,
       },
-      {
-        id: 'body',
-        label: 'Script (reads parameters as $PARAM_<NAME>)',
-        initial: draft.body,
-        multiline: true,
-      },
+      ...body,
       { id: 'scope', label: 'Repository, or "all"', initial: scope, multiline: false },
     ],
   };

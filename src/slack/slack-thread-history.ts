@@ -1,9 +1,10 @@
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
+import { readMention, withoutMarkers } from '../jobs/mentions.js';
 import type { ThreadHistory, ThreadMessage } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
-import { readMention, withoutMarkers } from '../jobs/mentions.js';
 import { fromSlackText } from './mention-syntax.js';
+import { type BotMembership, ensureBotInChannel } from './slack-channel-membership.js';
 
 const replySchema = z.object({
   ts: z.string(),
@@ -27,7 +28,11 @@ export class SlackThreadHistory implements ThreadHistory {
     private readonly log: Logger,
   ) {}
 
-  async fetch(channel: string, threadTs: string, options: { after?: string | undefined } = {}): Promise<ThreadMessage[]> {
+  async fetch(
+    channel: string,
+    threadTs: string,
+    options: { after?: string | undefined } = {},
+  ): Promise<ThreadMessage[]> {
     const messages: ThreadMessage[] = [];
     let cursor: string | undefined;
     const after = options.after;
@@ -75,6 +80,11 @@ export class SlackThreadHistory implements ThreadHistory {
     return messages.sort((a, b) => Number(a.ts) - Number(b.ts));
   }
 
+  /** Reading a channel needs membership: joins a public channel, reports a private one (digests). */
+  ensureMember(channel: string): Promise<BotMembership> {
+    return ensureBotInChannel(this.client, channel);
+  }
+
   async displayName(userId: string): Promise<string> {
     const cached = this.names.get(userId);
     if (cached) return cached;
@@ -107,7 +117,9 @@ export class SlackThreadHistory implements ThreadHistory {
     if (raw.user && raw.user === self) {
       // Our answers travel in markdown blocks; `text` is only the short notification fallback.
       // Slack stores a markdown block translated into other block types, so read those too.
-      const markdown = blocksAsText(raw.blocks ?? [], (text) => fromSlackText(text, { userId: self, as: '@shipmate' }));
+      const markdown = blocksAsText(raw.blocks ?? [], (text) =>
+        fromSlackText(text, { userId: self, as: '@shipmate' }),
+      );
       return { ts: raw.ts, userId: raw.user, name: 'shipmate', kind: 'shipmate', text: markdown || raw.text };
     }
     if (raw.bot_id || raw.subtype === 'bot_message' || !raw.user) {
@@ -146,13 +158,20 @@ export function blocksAsText(blocks: readonly Block[], read: (text: string) => s
     else if ((block.type === 'section' || block.type === 'header') && isText(block.text))
       out.push(read(block.text.text));
     else if (block.type === 'context' && Array.isArray(block.elements))
-      out.push((block.elements as unknown[]).filter(isText).map((element) => read(element.text)).join(' '));
+      out.push(
+        (block.elements as unknown[])
+          .filter(isText)
+          .map((element) => read(element.text))
+          .join(' '),
+      );
   }
   return out.filter(Boolean).join('\n');
 }
 
 function isText(value: unknown): value is { text: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { text?: unknown }).text === 'string';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { text?: unknown }).text === 'string'
+  );
 }
 
 /** https://docs.slack.dev/reference/block-kit/blocks/rich-text-block */
@@ -172,8 +191,11 @@ function richElement(element: Block): string {
     case 'rich_text_list': {
       const ordered = element.style === 'ordered';
       const indent = '  '.repeat(typeof element.indent === 'number' ? element.indent : 0);
+      // "offset: Number to offset the first number in the list"
+      // (https://docs.slack.dev/reference/block-kit/block-elements/rich-text-list-element).
+      const offset = typeof element.offset === 'number' ? element.offset : 0;
       return (Array.isArray(element.elements) ? (element.elements as Block[]) : [])
-        .map((item, index) => `${indent}${ordered ? `${index + 1}.` : '-'} ${richElement(item)}`)
+        .map((item, index) => `${indent}${ordered ? `${offset + index + 1}.` : '-'} ${richElement(item)}`)
         .join('\n');
     }
     default:

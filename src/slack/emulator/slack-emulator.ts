@@ -3,6 +3,9 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { checkMessageBlocks, checkModalView } from './block-kit-limits.js';
+import { translateMarkdown, translateMarkdownBlocks } from './markdown-translation.js';
+import { type ChannelKind, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
 import { signSlackRequest } from './signing.js';
 
 /**
@@ -22,6 +25,10 @@ export interface EmulatedUser {
 export interface EmulatedChannelInput {
   id: string;
   name: string;
+  /** A private channel (default: ids starting with `G`). Slack hides one the bot is not in. */
+  isPrivate?: boolean;
+  /** Whether the bot is in the channel; default true, so tests start where an installed bot is. */
+  botIsMember?: boolean;
 }
 
 export interface SlackEmulatorOptions {
@@ -39,8 +46,15 @@ export interface SlackEmulatorOptions {
   verificationToken?: string;
   users?: EmulatedUser[];
   channels?: EmulatedChannelInput[];
-  /** Milliseconds; drives message `ts`, `event_time` and call times. Request signatures use the wall clock. */
+  /**
+   * Milliseconds; drives message `ts`, `event_time`, call times and trigger expiry. Request
+   * signatures use the wall clock.
+   */
   clock?: () => number;
+  /** The bot token's OAuth scopes; default the bot scopes of slack-app-manifest.yaml. */
+  scopes?: string[];
+  /** How long a trigger_id stays exchangeable; default Slack's 3 seconds. */
+  triggerLifetimeMs?: number;
 }
 
 export type Block = Record<string, unknown> & { type: string };
@@ -154,9 +168,12 @@ export type MethodHandler = (
 
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** Thrown inside a method handler to answer `{ ok: false, error: code }`. */
+/** Thrown inside a method handler to answer `{ ok: false, error: code, ...extra }`. */
 export class SlackApiError extends Error {
-  constructor(readonly code: string) {
+  constructor(
+    readonly code: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(code);
     this.name = 'SlackApiError';
   }
@@ -166,8 +183,15 @@ interface ChannelState {
   id: string;
   name: string;
   isIm: boolean;
+  isPrivate: boolean;
+  botIsMember: boolean;
   user?: string;
   messages: EmulatedMessage[];
+}
+
+interface TriggerState {
+  issuedAt: number;
+  used: boolean;
 }
 
 interface StoredFile {
@@ -183,6 +207,8 @@ interface MethodDefinition {
   handler: MethodHandler;
   /** The token this method accepts; default the bot token. */
   token?: string;
+  /** Added or replaced through registerMethod: no scope check of its own. */
+  custom?: boolean;
 }
 
 interface ResponseUrlTarget {
@@ -204,8 +230,13 @@ const DEFAULT_CHANNELS: EmulatedChannelInput[] = [{ id: 'C0GENERAL', name: 'gene
 const JSON_FIELDS = ['blocks', 'attachments', 'files', 'metadata', 'chunks', 'view'];
 const MARKDOWN_LIMIT = 12_000;
 const TEXT_LIMIT = 40_000;
-const MAX_BLOCKS = 50;
 const PERMALINK_BASE = 'https://emulated.slack.local';
+/**
+ * A trigger_id is good for 3 seconds: "Pass a valid trigger_id within 3 seconds of receiving it"
+ * (https://docs.slack.dev/tools/bolt-js/concepts/creating-modals); views.open then answers
+ * `expired_trigger_id` ("The trigger_id is expired", https://docs.slack.dev/reference/methods/views.open).
+ */
+const TRIGGER_LIFETIME_MS = 3_000;
 
 export class SlackEmulator {
   readonly botToken: string;
@@ -231,7 +262,10 @@ export class SlackEmulator {
   private readonly views = new Map<string, Json>();
   private readonly statuses = new Map<string, string>();
   private readonly streams = new Map<string, 'in_progress' | 'completed'>();
-  private readonly triggers = new Map<string, 'issued' | 'used'>();
+  private readonly triggers = new Map<string, TriggerState>();
+  private readonly storedBlocks = new WeakMap<EmulatedMessage, { source: unknown; blocks: Block[] }>();
+  private readonly triggerLifetimeMs: number;
+  private grantedScopes: string[];
   private readonly responseTargets = new Map<string, ResponseUrlTarget>();
   private readonly rateLimits = new Map<string, { remaining: number; retryAfterSeconds: number }>();
   private readonly injectedErrors = new Map<string, { remaining: number; error: string }>();
@@ -253,6 +287,8 @@ export class SlackEmulator {
     this.apiAppId = options.apiAppId ?? 'A0SHIPMATE';
     this.verificationToken = options.verificationToken ?? 'emulated-verification-token';
     this.clock = options.clock ?? Date.now;
+    this.grantedScopes = [...(options.scopes ?? manifestBotScopes())];
+    this.triggerLifetimeMs = options.triggerLifetimeMs ?? TRIGGER_LIFETIME_MS;
     for (const user of options.users ?? DEFAULT_USERS) this.addUser(user);
     this.addUser({ id: this.botUserId, name: 'shipmate', realName: 'shipmate', isBot: true });
     const channels = options.channels ?? DEFAULT_CHANNELS;
@@ -331,7 +367,7 @@ export class SlackEmulator {
 
   /** Add or replace a Web API method. `token` names the one token it accepts (default the bot token). */
   registerMethod(method: string, handler: MethodHandler, options: { token?: string } = {}): void {
-    this.methods.set(method, { handler, token: options.token });
+    this.methods.set(method, { handler, token: options.token, custom: true });
   }
 
   /** Accept HTTP upgrades (WebSockets) on one path. */
@@ -345,14 +381,50 @@ export class SlackEmulator {
 
   addChannel(channel: EmulatedChannelInput): void {
     if (this.channels.has(channel.id)) return;
-    this.channels.set(channel.id, { ...channel, isIm: channel.id.startsWith('D'), messages: [] });
+    const isIm = channel.id.startsWith('D');
+    this.channels.set(channel.id, {
+      id: channel.id,
+      name: channel.name,
+      isIm,
+      isPrivate: !isIm && (channel.isPrivate ?? channel.id.startsWith('G')),
+      botIsMember: isIm || (channel.botIsMember ?? true),
+      messages: [],
+    });
   }
 
   /** The DM channel between a user and the bot (`D` + the user id without its `U`). */
   directChannelId(user: string): string {
     const id = `D${user.replace(/^U/, '')}`;
-    if (!this.channels.has(id)) this.channels.set(id, { id, name: user, isIm: true, user, messages: [] });
+    if (!this.channels.has(id))
+      this.channels.set(id, {
+        id,
+        name: user,
+        isIm: true,
+        isPrivate: false,
+        botIsMember: true,
+        user,
+        messages: [],
+      });
     return id;
+  }
+
+  /** Put the bot in a channel or take it out (`/invite @shipmate`, `/remove`). */
+  setBotMembership(channel: string, member: boolean): void {
+    const state = this.requireChannel(channel);
+    if (!state.isIm) state.botIsMember = member;
+  }
+
+  isBotMember(channel: string): boolean {
+    return this.channels.get(channel)?.botIsMember ?? false;
+  }
+
+  /** The bot token's OAuth scopes (what `x-oauth-scopes` reports and methods check). */
+  get scopes(): string[] {
+    return [...this.grantedScopes];
+  }
+
+  setScopes(scopes: readonly string[]): void {
+    this.grantedScopes = [...scopes];
   }
 
   // ── failure injection and call records ───────────────────────────────────
@@ -426,11 +498,17 @@ export class SlackEmulator {
     return structuredClone([...this.views.values()]);
   }
 
-  /** A trigger id the app may exchange once with `views.open` (clicks issue their own). */
+  /** A trigger id the app may exchange once with `views.open` within 3 s (clicks issue their own). */
   issueTriggerId(): string {
     const id = `${this.nextNumber()}.${this.teamId.replace(/\D/g, '') || '1'}.${randomBytes(8).toString('hex')}`;
-    this.triggers.set(id, 'issued');
+    this.triggers.set(id, { issuedAt: this.clock(), used: false });
     return id;
+  }
+
+  /** A message as the Web API returns it: `markdown` blocks replaced by what Slack stores for them. */
+  storedMessage(channel: string, ts: string): EmulatedMessage | undefined {
+    const found = this.findMessage(channel, ts);
+    return found && this.asStored(found);
   }
 
   // ── events to the app ────────────────────────────────────────────────────
@@ -476,6 +554,9 @@ export class SlackEmulator {
     const text = input.text.includes(mentionTag) ? input.text : `${mentionTag} ${input.text}`;
     const channel = input.channel ?? this.defaultChannel;
     const message = this.recordUserMessage({ ...input, channel, text });
+    // "If your app is mentioned but not part of a conversation (and not invited to join), you
+    // won't receive an event." (https://docs.slack.dev/reference/events/app_mention)
+    if (!this.isBotMember(channel)) return { ts: message.ts, deliveries: [] };
     const messageEvent = this.messageEvent(channel, message, 'channel');
     const deliveries = [
       await this.deliverEvent({ ...messageEvent, type: 'app_mention', channel_type: undefined }),
@@ -495,7 +576,11 @@ export class SlackEmulator {
   }): Promise<UserMessageResult> {
     const channel = input.channel ?? this.defaultChannel;
     const message = this.recordUserMessage({ ...input, channel });
-    const channelType = this.channels.get(channel)?.isIm ? 'im' : 'channel';
+    // message.channels / message.groups need channels:history / groups:history, which read only
+    // channels "your Slack app has been added to" (https://docs.slack.dev/reference/scopes/channels.history).
+    if (!this.isBotMember(channel)) return { ts: message.ts, deliveries: [] };
+    const state = this.channels.get(channel);
+    const channelType = state?.isIm ? 'im' : state?.isPrivate ? 'group' : 'channel';
     const deliveries = [await this.deliverEvent(this.messageEvent(channel, message, channelType))];
     return { ts: message.ts, deliveries };
   }
@@ -548,7 +633,7 @@ export class SlackEmulator {
       enterprise: null,
       is_enterprise_install: false,
       channel: { id: input.channel, name: this.channels.get(input.channel)?.name ?? input.channel },
-      message: structuredClone(message),
+      message: this.asStored(message),
       state: { values: {} },
       response_url: responseUrl,
       actions: [
@@ -650,7 +735,11 @@ export class SlackEmulator {
     return message;
   }
 
-  private messageEvent(channel: string, message: EmulatedMessage, channelType: 'channel' | 'im'): Json {
+  private messageEvent(
+    channel: string,
+    message: EmulatedMessage,
+    channelType: 'channel' | 'group' | 'im',
+  ): Json {
     const { reply_count, reply_users, latest_reply, reactions, ...fields } = message;
     return { ...structuredClone(fields), channel, event_ts: message.ts, channel_type: channelType };
   }
@@ -701,6 +790,14 @@ export class SlackEmulator {
       response.setHeader('Retry-After', String(rateLimit.retryAfterSeconds));
       return sendJson(response, 429, { ok: false, error: 'ratelimited' });
     }
+    if (token === this.botToken) {
+      // Slack sends the token's scopes with every Web API answer (@slack/web-api reads them into
+      // response_metadata.scopes; https://docs.slack.dev/tools/node-slack-sdk/reference/web-api/interfaces/WebAPICallResult)
+      // and the scope the method accepts (response_metadata.acceptedScopes).
+      response.setHeader('x-oauth-scopes', this.grantedScopes.join(','));
+      const accepted = this.neededScope(method, args);
+      if (accepted) response.setHeader('x-accepted-oauth-scopes', accepted);
+    }
     sendJson(response, 200, await this.answer(method, args, token));
   }
 
@@ -709,6 +806,12 @@ export class SlackEmulator {
     if (!definition) return { ok: false, error: 'unknown_method' };
     const authError = this.checkToken(token, definition.token ?? this.botToken);
     if (authError) return { ok: false, error: authError };
+    const needed = definition.token === undefined ? this.neededScope(method, args) : undefined;
+    if (needed && !this.grantedScopes.includes(needed)) {
+      // "missing_scope: The token used is not granted the specific scope permissions required to
+      // complete this request", with the scope needed and those provided (comma-separated).
+      return { ok: false, error: 'missing_scope', needed, provided: this.grantedScopes.join(',') };
+    }
     const injected = this.injectedErrors.get(method);
     if (injected && injected.remaining > 0) {
       injected.remaining -= 1;
@@ -717,9 +820,19 @@ export class SlackEmulator {
     try {
       return { ok: true, ...(await definition.handler(args, { token: token ?? '' })) };
     } catch (error) {
-      if (error instanceof SlackApiError) return { ok: false, error: error.code };
+      if (error instanceof SlackApiError) return { ok: false, error: error.code, ...error.extra };
       throw error;
     }
+  }
+
+  /** The bot scope a built-in method needs for these arguments (methods added by tests need none). */
+  private neededScope(method: string, args: Args): string | undefined {
+    if (this.methods.get(method)?.custom) return undefined;
+    const rule = METHOD_SCOPES[method];
+    if (typeof rule !== 'function') return rule;
+    const id = stringArg(args, 'channel') ?? stringArg(args, 'channel_id');
+    const channel = id ? this.channels.get(id) : undefined;
+    return rule(channel ? kindOf(channel) : undefined);
   }
 
   private checkToken(token: string | undefined, expected: string): string | undefined {
@@ -754,7 +867,13 @@ export class SlackEmulator {
     const body = parseJsonObject((await readBody(request)).toString('utf8'));
     if (!body) return sendJson(response, 400, { ok: false, error: 'invalid_payload' });
     this.responseUrlPosts.push({ url: `${this.baseUrl}/response/${id}`, body });
-    this.applyResponse(target, body);
+    try {
+      this.applyResponse(target, body);
+    } catch (error) {
+      if (error instanceof SlackApiError)
+        return sendJson(response, 400, { ok: false, error: error.code, ...error.extra });
+      throw error;
+    }
     sendJson(response, 200, { ok: true });
   }
 
@@ -805,6 +924,7 @@ export class SlackEmulator {
         channel: this.channelInfo(this.requireChannelArg(args, 'channel')),
       }),
       'conversations.open': (args) => this.conversationsOpen(args),
+      'conversations.join': (args) => this.conversationsJoin(args),
       'users.info': (args) => ({ user: this.userInfo(requiredString(args, 'user', 'user_not_found')) }),
       'files.getUploadURLExternal': (args) => this.filesGetUploadUrlExternal(args),
       'files.completeUploadExternal': (args) => this.filesCompleteUploadExternal(args),
@@ -812,7 +932,7 @@ export class SlackEmulator {
       'views.open': (args) => this.viewsOpen(args),
       'views.update': (args) => this.viewsUpdate(args),
     };
-    for (const [method, handler] of Object.entries(methods)) this.registerMethod(method, handler);
+    for (const [method, handler] of Object.entries(methods)) this.methods.set(method, { handler });
   }
 
   private authTest(): Json {
@@ -828,10 +948,10 @@ export class SlackEmulator {
   }
 
   private chatPostMessage(args: Args): Json {
-    const channel = this.requireChannelArg(args, 'channel');
+    const channel = this.requirePostable(this.requireChannelArg(args, 'channel'));
     const content = readContent(args);
     const message = this.postBotMessage(channel.id, content, stringArg(args, 'thread_ts'), args.metadata);
-    return { channel: channel.id, ts: message.ts, message: structuredClone(message) };
+    return { channel: channel.id, ts: message.ts, message: this.asStored(message) };
   }
 
   private chatUpdate(args: Args): Json {
@@ -845,7 +965,7 @@ export class SlackEmulator {
       edited: { user: this.botUserId, ts: this.nextTs() },
     });
     this.emit({ type: 'message-updated', channel: channel.id, message: structuredClone(message) });
-    return { channel: channel.id, ts: message.ts, text: message.text, message: structuredClone(message) };
+    return { channel: channel.id, ts: message.ts, text: message.text, message: this.asStored(message) };
   }
 
   private chatDelete(args: Args): Json {
@@ -856,7 +976,7 @@ export class SlackEmulator {
   }
 
   private chatPostEphemeral(args: Args): Json {
-    const channel = this.requireChannelArg(args, 'channel');
+    const channel = this.requirePostable(this.requireChannelArg(args, 'channel'));
     const user = requiredString(args, 'user', 'user_not_found');
     if (!this.users.has(user)) throw new SlackApiError('user_not_found');
     const content = readContent(args);
@@ -881,7 +1001,7 @@ export class SlackEmulator {
   }
 
   private chatStartStream(args: Args): Json {
-    const channel = this.requireChannelArg(args, 'channel');
+    const channel = this.requirePostable(this.requireChannelArg(args, 'channel'));
     const threadTs = requiredString(args, 'thread_ts', 'invalid_arguments');
     const markdown = streamedMarkdown(args);
     const message = this.postBotMessage(channel.id, { markdownText: markdown }, threadTs);
@@ -905,7 +1025,7 @@ export class SlackEmulator {
     if (args.metadata !== undefined) message.metadata = args.metadata;
     this.streams.set(`${channel}:${message.ts}`, 'completed');
     this.appendMarkdown(channel, message, markdown);
-    return { channel, ts: message.ts, message: structuredClone(message) };
+    return { channel, ts: message.ts, message: this.asStored(message) };
   }
 
   private reactionsAdd(args: Args): Json {
@@ -943,7 +1063,7 @@ export class SlackEmulator {
   }
 
   private conversationsReplies(args: Args): Json {
-    const channel = this.requireChannelArg(args, 'channel');
+    const channel = this.requireReadable(this.requireChannelArg(args, 'channel'));
     const anchor = this.findMessage(channel.id, requiredString(args, 'ts', 'thread_not_found'));
     if (!anchor) throw new SlackApiError('thread_not_found');
     const rootTs = anchor.thread_ts ?? anchor.ts;
@@ -954,14 +1074,18 @@ export class SlackEmulator {
     const latest = Number(stringArg(args, 'latest') ?? 'Infinity');
     const inRange = (ts: number) => (inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest);
     const thread = channel.messages.filter(
-      (message) =>
-        message.ts === rootTs || (message.thread_ts === rootTs && inRange(Number(message.ts))),
+      (message) => message.ts === rootTs || (message.thread_ts === rootTs && inRange(Number(message.ts))),
     );
-    return paginate(thread, args, 1000, 'messages');
+    return paginate(
+      thread.map((message) => this.asStored(message)),
+      args,
+      1000,
+      'messages',
+    );
   }
 
   private conversationsHistory(args: Args): Json {
-    const channel = this.requireChannelArg(args, 'channel');
+    const channel = this.requireReadable(this.requireChannelArg(args, 'channel'));
     const inclusive = args.inclusive === true || args.inclusive === 'true' || args.inclusive === '1';
     const oldest = Number(stringArg(args, 'oldest') ?? '0');
     const latest = Number(stringArg(args, 'latest') ?? 'Infinity');
@@ -969,7 +1093,8 @@ export class SlackEmulator {
     const topLevel = channel.messages
       .filter((message) => message.thread_ts === undefined || message.thread_ts === message.ts)
       .filter((message) => inRange(Number(message.ts)))
-      .reverse();
+      .reverse()
+      .map((message) => this.asStored(message));
     return paginate(topLevel, args, 100, 'messages');
   }
 
@@ -979,6 +1104,37 @@ export class SlackEmulator {
     const user = users[0]!.trim();
     if (!this.users.has(user)) throw new SlackApiError('user_not_found');
     return { channel: { id: this.directChannelId(user) } };
+  }
+
+  /**
+   * https://docs.slack.dev/reference/methods/conversations.join: "joins a user to an existing
+   * conversation"; answers the conversation, warning `already_in_channel` when the caller is in it,
+   * and `method_not_supported_for_channel_type` for a kind it cannot join (a bot is invited to
+   * private channels and DMs). A private channel the bot is not in stays invisible (channel_not_found).
+   */
+  private conversationsJoin(args: Args): Json {
+    const channel = this.requireChannelArg(args, 'channel');
+    if (channel.isIm || channel.isPrivate) throw new SlackApiError('method_not_supported_for_channel_type');
+    const channelInfo = { ...this.channelInfo(channel), is_member: true };
+    if (channel.botIsMember) {
+      return {
+        channel: channelInfo,
+        warning: 'already_in_channel',
+        response_metadata: { warnings: ['already_in_channel'] },
+      };
+    }
+    channel.botIsMember = true;
+    // Slack records the join in the channel: a `channel_join` message (https://docs.slack.dev/reference/events/message/channel_join).
+    const joined: EmulatedMessage = {
+      type: 'message',
+      subtype: 'channel_join',
+      ts: this.nextTs(),
+      user: this.botUserId,
+      text: `<@${this.botUserId}> has joined the channel`,
+      team: this.teamId,
+    };
+    this.store(channel, joined);
+    return { channel: channelInfo };
   }
 
   private filesGetUploadUrlExternal(args: Args): Json {
@@ -1002,7 +1158,8 @@ export class SlackEmulator {
       return file;
     });
     const channelId = stringArg(args, 'channel_id') ?? stringArg(args, 'channels');
-    if (channelId) this.shareFiles(this.requireChannel(channelId, true).id, files, args);
+    if (channelId)
+      this.shareFiles(this.requirePostable(this.requireChannel(channelId, true)).id, files, args);
     return { files: files.map((file) => this.fileInfo(file)) };
   }
 
@@ -1021,10 +1178,15 @@ export class SlackEmulator {
     const triggerId = requiredString(args, 'trigger_id', 'invalid_trigger_id');
     const trigger = this.triggers.get(triggerId);
     if (!trigger) throw new SlackApiError('invalid_trigger_id');
-    if (trigger === 'used') throw new SlackApiError('exchanged_trigger_id');
+    // https://docs.slack.dev/reference/methods/views.open errors: exchanged_trigger_id "The
+    // trigger_id was already exchanged in a previous call", expired_trigger_id "The trigger_id is expired".
+    if (trigger.used) throw new SlackApiError('exchanged_trigger_id');
+    if (this.clock() - trigger.issuedAt > this.triggerLifetimeMs)
+      throw new SlackApiError('expired_trigger_id');
     const input = args.view;
     if (!isRecord(input) || typeof input.type !== 'string') throw new SlackApiError('invalid_arguments');
-    this.triggers.set(triggerId, 'used');
+    checkView(input);
+    trigger.used = true;
     const id = `V${String(this.nextNumber()).padStart(9, '0')}`;
     const view: Json = {
       id,
@@ -1036,7 +1198,7 @@ export class SlackEmulator {
       clear_on_close: false,
       notify_on_close: false,
       ...input,
-      blocks: parseBlocks(input.blocks ?? []),
+      blocks: structuredClone(input.blocks ?? []),
       root_view_id: id,
       app_id: this.apiAppId,
       bot_id: this.botId,
@@ -1052,10 +1214,15 @@ export class SlackEmulator {
     if (!existing) throw new SlackApiError('not_found');
     const input = args.view;
     if (!isRecord(input)) throw new SlackApiError('invalid_arguments');
+    // "hash … to protect against possible race conditions": a stale hash answers hash_conflict
+    // (https://docs.slack.dev/reference/methods/views.update).
+    const hash = stringArg(args, 'hash');
+    if (hash !== undefined && hash !== existing.hash) throw new SlackApiError('hash_conflict');
+    checkView({ ...input, type: input.type ?? existing.type });
     const view = {
       ...existing,
       ...input,
-      blocks: parseBlocks(input.blocks ?? []),
+      blocks: structuredClone(input.blocks ?? []),
       hash: randomBytes(8).toString('hex'),
     };
     this.views.set(id, view);
@@ -1163,9 +1330,11 @@ export class SlackEmulator {
     return {
       id: channel.id,
       name: channel.name,
-      is_channel: !channel.isIm,
+      is_channel: !channel.isIm && !channel.isPrivate,
+      is_group: channel.isPrivate,
       is_im: channel.isIm,
-      is_private: false,
+      is_private: channel.isPrivate,
+      is_member: channel.botIsMember,
       is_archived: false,
       ...(channel.user ? { user: channel.user } : {}),
     };
@@ -1193,7 +1362,45 @@ export class SlackEmulator {
   }
 
   private requireChannelArg(args: Args, key: string): ChannelState {
-    return this.requireChannel(requiredString(args, key, 'channel_not_found'), true);
+    const channel = this.requireChannel(requiredString(args, key, 'channel_not_found'), true);
+    // A bot sees a private channel only once it is invited: to its token the channel does not exist.
+    if (channel.isPrivate && !channel.botIsMember) throw new SlackApiError('channel_not_found');
+    return channel;
+  }
+
+  /**
+   * Posting needs membership: chat.postMessage answers `not_in_channel` ("Cannot post user
+   * messages to a channel they are not in", https://docs.slack.dev/reference/methods/chat.postMessage)
+   * unless the token has chat:write.public ("Send messages to channels your Slack app isn't a
+   * member of", https://docs.slack.dev/reference/scopes/chat:write.public).
+   */
+  private requirePostable(channel: ChannelState): ChannelState {
+    if (!channel.botIsMember && !this.grantedScopes.includes('chat:write.public'))
+      throw new SlackApiError('not_in_channel');
+    return channel;
+  }
+
+  /** channels:history reads "public channels that your Slack app has been added to" (https://docs.slack.dev/reference/scopes/channels.history). */
+  private requireReadable(channel: ChannelState): ChannelState {
+    if (!channel.botIsMember) throw new SlackApiError('not_in_channel');
+    return channel;
+  }
+
+  /** The message as the Web API returns it, its markdown translated once and kept (same block_ids on every read). */
+  private asStored(message: EmulatedMessage): EmulatedMessage {
+    const copy = structuredClone(message);
+    const source = message.blocks ?? message.markdown_text;
+    if (source === undefined) return copy;
+    let stored = this.storedBlocks.get(message);
+    if (!stored || stored.source !== source) {
+      const blocks = message.blocks
+        ? translateMarkdownBlocks(message.blocks)
+        : translateMarkdown(message.markdown_text ?? '');
+      stored = { source, blocks };
+      this.storedBlocks.set(message, stored);
+    }
+    copy.blocks = structuredClone(stored.blocks);
+    return copy;
   }
 
   private requireBotMessage(
@@ -1270,16 +1477,28 @@ function readContent(args: Args): MessageContent {
   return { text, markdownText, blocks };
 }
 
+/** A message's blocks, refused with Slack's error and messages past a Block Kit limit (block-kit-limits.ts). */
 function parseBlocks(value: unknown): Block[] {
   const blocks = typeof value === 'string' ? parseJson(value) : value;
-  if (!Array.isArray(blocks) || blocks.length > MAX_BLOCKS) throw new SlackApiError('invalid_blocks');
-  for (const block of blocks) {
-    if (!isRecord(block) || typeof block.type !== 'string') throw new SlackApiError('invalid_blocks');
-    if (block.type === 'markdown' && (typeof block.text !== 'string' || block.text.length > MARKDOWN_LIMIT)) {
-      throw new SlackApiError('invalid_blocks');
-    }
+  if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks');
+  const problem = checkMessageBlocks(blocks);
+  if (problem) {
+    throw new SlackApiError(
+      problem.error,
+      problem.messages.length > 0 ? { response_metadata: { messages: problem.messages } } : {},
+    );
   }
-  return blocks as Block[];
+  return structuredClone(blocks) as Block[];
+}
+
+/** A modal for views.open / views.update, refused with `invalid_arguments` and Slack's messages. */
+function checkView(view: Json): void {
+  const problem = checkModalView(view);
+  if (problem) throw new SlackApiError(problem.error, { response_metadata: { messages: problem.messages } });
+}
+
+function kindOf(channel: ChannelState): ChannelKind {
+  return channel.isIm ? 'im' : channel.isPrivate ? 'private' : 'public';
 }
 
 /** markdown_text plus any `markdown_text` chunks (how `client.chatStream` sends text). */
