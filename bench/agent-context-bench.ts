@@ -294,7 +294,7 @@ async function report(requests: RecordedRequest[], first: TurnMarks, second: Tur
   console.log(`    follow-up < half of re-reading: ${ratio < 0.5 ? 'MET' : 'NOT MET'} (${pct(ratio)})`);
   const total = turns[0]!.promptTokens + turns[1]!.promptTokens;
   console.log(
-    `\n  note: the default job budget is 400,000 tokens; turn 1 alone sent ${int(turns[0]!.promptTokens)} (JSON/4), the app counted ${turns[0]!.reported === undefined ? 'n/a' : int(turns[0]!.reported)}; both turns ${int(total)}.`,
+    `\n  note: the default job budget (limits.jobTokens) is 1,000,000 tokens; turn 1 alone sent ${int(turns[0]!.promptTokens)} (JSON/4), the app counted ${turns[0]!.reported === undefined ? 'n/a' : int(turns[0]!.reported)}; both turns ${int(total)}.`,
   );
   if (first.steps !== investigation.length || second.steps !== followUp.length)
     console.log(
