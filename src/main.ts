@@ -63,10 +63,7 @@ async function main(): Promise<void> {
   } catch (error) {
     exitOnStartFailure(log, error, config);
   }
-  await pool.start(jobs);
-  await rooms.start();
-  ready = true;
-  log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
+  // Before the pool takes jobs: the first request waits for the model's context window.
   checks = startStartupChecks({
     config,
     log,
@@ -74,6 +71,10 @@ async function main(): Promise<void> {
     sandboxStatus: () => sandbox.status(),
     ...(playground ? {} : { slackScopes: checkSlackScopes }),
   });
+  await pool.start(jobs);
+  await rooms.start();
+  ready = true;
+  log.info({ concurrency: config.concurrency, botUserId: edge.botUserId() }, 'shipmate-ready');
   if (playground) {
     const host = config.host === '127.0.0.1' || config.host === '0.0.0.0' ? 'localhost' : config.host;
     log.info({ url: `http://${host}:${port}/playground` }, 'playground-ready');

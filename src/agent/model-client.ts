@@ -47,6 +47,8 @@ export class ModelClient {
   private readonly server: ServerInfo;
   private readonly idleTimeoutMs: number;
   profile: ModelProfile;
+  /** Settles when what the server says about the model (its context window) is known. */
+  private learned: Promise<void> = Promise.resolve();
 
   constructor(options: ModelClientOptions) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
@@ -64,8 +66,20 @@ export class ModelClient {
     return this.profile.name;
   }
 
+  /**
+   * Requests wait for `learning` (asking the server for its context window at start), so the
+   * first job after a start is fitted to the real window, not the default.
+   */
+  learnFrom(learning: Promise<unknown>): void {
+    this.learned = learning.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   /** One request: the model's answer, its tool calls and what it cost. */
   async turn(request: TurnRequest, signal: AbortSignal): Promise<ModelTurn> {
+    await this.learned;
     const body = this.body(request);
     const toolsOffered = (request.tools ?? []).flatMap((tool) =>
       tool.type === 'function' ? [tool.function.name] : [],

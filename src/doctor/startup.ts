@@ -26,28 +26,30 @@ export interface StartupCheckDeps {
 export function startStartupChecks(deps: StartupCheckDeps): { results(): CheckResult[] | undefined } {
   let results: CheckResult[] | undefined;
   const { config, log } = deps;
+  const learning = Promise.all(
+    deps.models.map(async (model) => {
+      if (!model || model.profile.contextSource === 'config') return;
+      const server = model === deps.models[0] ? config.model : config.model.review;
+      const found = await discoverContextWindow({
+        baseUrl: server?.baseUrl,
+        model: model.model,
+        apiKey: server?.apiKey,
+      }).catch(() => undefined);
+      if (found) {
+        model.profile = resolveProfile(model.model, config.model.settings[model.model], {
+          contextTokens: found.tokens,
+        });
+      }
+      const window = contextWindow(model.profile);
+      const fields = { model: model.model, contextTokens: window, source: found?.source ?? 'default' };
+      if (window < minimumContextTokens)
+        log.warn({ ...fields, needs: minimumContextTokens }, 'model-context-too-small');
+      else log.info(fields, 'model-context');
+    }),
+  );
+  for (const model of deps.models) model?.learnFrom(learning);
   void (async () => {
-    await Promise.all(
-      deps.models.map(async (model) => {
-        if (!model || model.profile.contextSource === 'config') return;
-        const server = model === deps.models[0] ? config.model : config.model.review;
-        const found = await discoverContextWindow({
-          baseUrl: server?.baseUrl,
-          model: model.model,
-          apiKey: server?.apiKey,
-        }).catch(() => undefined);
-        if (found) {
-          model.profile = resolveProfile(model.model, config.model.settings[model.model], {
-            contextTokens: found.tokens,
-          });
-        }
-        const window = contextWindow(model.profile);
-        const fields = { model: model.model, contextTokens: window, source: found?.source ?? 'default' };
-        if (window < minimumContextTokens)
-          log.warn({ ...fields, needs: minimumContextTokens }, 'model-context-too-small');
-        else log.info(fields, 'model-context');
-      }),
-    );
+    await learning;
     results = await runChecks(config, {
       probeModel: reachModel,
       sandbox: async () => ({ status: deps.sandboxStatus(), weak: false }),
