@@ -152,10 +152,11 @@ export class ModelClient {
 
   /** Reasoning goes back only to servers that require it (DeepSeek, Kimi), and only with tool calls. */
   private forServer(message: ChatMessage): ChatCompletionMessageParam {
-    if (message.role !== 'assistant' || !('reasoning_content' in message)) return message;
+    if (message.role !== 'assistant') return message;
     const { reasoning_content, ...rest } = message;
+    // DeepSeek refuses an assistant turn with tool calls that lacks the key, even when empty.
     return this.profile.echoReasoning && rest.tool_calls?.length
-      ? ({ ...rest, reasoning_content } as ChatCompletionMessageParam)
+      ? ({ ...rest, reasoning_content: reasoning_content ?? '' } as ChatCompletionMessageParam)
       : rest;
   }
 

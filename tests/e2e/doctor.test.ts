@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,13 +6,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { lineOf, runDoctor } from '../support/doctor-run.js';
 import { createRepo, type TestRepo } from '../support/git-fixtures.js';
 import { GitHubStandIn } from '../support/github-stand-in.js';
 import { ScriptedModel, type ScriptedReply } from '../support/scripted-model.js';
 import { type SlackEmulator, startSlackEmulator, TEST_SIGNING_SECRET } from '../support/slack-emulator.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const doctorEntry = join(root, 'dist', 'doctor-main.js');
 const modelKey = 'sk-test-doctor-key-0123456789abcdef';
 
 /** The bot scopes the app manifest asks for: what a correctly installed app is granted. */
@@ -60,43 +59,6 @@ async function withGrantedScopes(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-interface DoctorRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `node dist/doctor-main.js` with only the env given (plus PATH and HOME), as a person runs it. */
-function runDoctor(env: Record<string, string>, dataDir: string): Promise<DoctorRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', doctorEntry], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        SHIPMATE_DATA_DIR: dataDir,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The report line of one check (its mark and detail), e.g. `✓ model  test-model at …`. */
-function lineOf(stdout: string, name: string): string {
-  return stdout.split('\n').find((line) => new RegExp(`^[✓!✗] ${name} `).test(line)) ?? '';
 }
 
 describe('npm run doctor', () => {

@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lineOf, runDoctor } from '../support/doctor-run.js';
 import { answerText, Harness, type ModelStandIn } from '../support/harness.js';
+import { families as standIns, startFamily } from '../support/model-families/index.js';
 import type { RecordedRequest, ScriptedReply } from '../support/scripted-model.js';
 import { ScriptedModel } from '../support/scripted-model.js';
 
@@ -20,6 +25,20 @@ const families: Family[] = [
     model: 'test-model',
     start: () => new ScriptedModel({ apiKey: 'sk-test-model-key-0123456789abcdef' }).start(),
   },
+  ...standIns.map((entry) => ({
+    name: entry.name,
+    model: entry.model,
+    start: () =>
+      startFamily(
+        entry.name,
+        // vLLM as a team should run it (with its tool parser); the gateway with both quirks on.
+        (entry.name === 'vllm'
+          ? { toolParser: true }
+          : entry.name === 'gateway'
+            ? { omitUsage: true, objectArguments: true }
+            : {}) as never,
+      ),
+  })),
 ];
 
 const bigLog = 'for i in $(seq 1 1400); do echo "checkout log line $i: shipping charged"; done';
@@ -57,6 +76,18 @@ function investigator(request: RecordedRequest): ScriptedReply {
   };
 }
 
+/** What the doctor must say of each server (its model line), beside an exit code of 0. */
+const doctorSays: Record<string, RegExp> = {
+  'a plain OpenAI-compatible server': /^✓ model .*tool calls work; context window unknown, assuming 32768/,
+  'openai-reasoning': /^✓ model .*tool calls work/,
+  vllm: /^✓ model .*tool calls work; context window \d+ tokens \(vLLM/,
+  ollama: /^! model .*tool calls work; context window 4096 tokens \(Ollama.*below the minimum/,
+  llamacpp: /^! model .*tool calls work; context window \d+ tokens \(llama\.cpp.*below the minimum/,
+  deepseek: /^✓ model .*tool calls work/,
+  'text-tools': /^! model .*came back as text/,
+  gateway: /^✓ model .*tool calls work; context window 131072 tokens \(\/models context_length/,
+};
+
 describe.each(families)('the agent against $name', (family) => {
   let h: Harness;
 
@@ -67,6 +98,22 @@ describe.each(families)('the agent against $name', (family) => {
 
   afterAll(async () => {
     await h.stop();
+  });
+
+  it('gets a report from the doctor that names what the server is', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'shipmate-doctor-'));
+    const run = await runDoctor(
+      {
+        OPENAI_BASE_URL: h.model.baseUrl,
+        OPENAI_API_KEY: h.model.apiKey,
+        SHIPMATE_MODEL: family.model,
+        SHIPMATE_REPO: h.repo.dir,
+      },
+      dataDir,
+    );
+    rmSync(dataDir, { recursive: true, force: true });
+    expect(lineOf(run.stdout, 'model')).toMatch(doctorSays[family.name]!);
+    expect(run.code).toBe(0);
   });
 
   it('investigates with commands, keeps a large output readable, and a follow-up builds on the findings', async () => {
@@ -101,5 +148,44 @@ describe.each(families)('the agent against $name', (family) => {
     // The first turn's findings come from the session, not from re-reading Slack.
     expect(shown(followUp)).toContain('FINDING-42');
     expect(String(followUp.body.messages.at(-1)?.content)).not.toContain('why does checkout double-charge');
+
+    // The server refused nothing, and saw every message it was sent (Ollama drops silently).
+    for (const request of h.model.requests as Array<
+      RecordedRequest & { raw?: unknown; rejected?: unknown }
+    >) {
+      expect(request.rejected).toBeUndefined();
+      if (request.raw)
+        expect(request.body.messages).toHaveLength((request.raw as { messages: unknown[] }).messages.length);
+    }
+    // A server that reports no usage gets shipmate's own count, said to be one.
+    if (family.name === 'gateway') expect(JSON.stringify(answer!.blocks)).toContain('(estimated)');
+    else expect(JSON.stringify(answer!.blocks)).not.toContain('(estimated)');
+  });
+});
+
+describe('a vLLM server started without its tool parser', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await Harness.start({
+      model: () => startFamily('vllm'),
+      modelName: 'Qwen/Qwen2.5-Coder-32B-Instruct',
+    });
+  });
+
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('says in the thread which flags vLLM needs, with no Retry that would fail the same way', async () => {
+    const { ts } = await h.ask('why does checkout double-charge shipping?');
+    const [answer] = await h.waitForAnswers(ts);
+    const text = answerText(answer!);
+    expect(text).toContain('--enable-auto-tool-choice --tool-call-parser');
+    expect(text).toContain('"auto" tool choice requires --enable-auto-tool-choice');
+    expect(text).toMatch(/Reference: `[A-Z0-9]+`/);
+    expect(JSON.stringify(answer!.blocks)).not.toContain('job_retry');
+    // Refused once: a 400 is not retried.
+    expect(h.model.requests).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppProcess, waitFor } from './app-process.js';
 import { createRepo, type TestRepo } from './git-fixtures.js';
-import { ScriptedModel } from './scripted-model.js';
+import { type Responder, ScriptedModel, type ScriptedReply } from './scripted-model.js';
 import {
   type EmulatedMessage,
   type SlackEmulator,
@@ -31,21 +31,23 @@ export const defaultRepoFiles: Record<string, string> = {
 };
 
 /** What tests use of a model stand-in: the generic ScriptedModel and every family server offer it. */
-export type ModelStandIn = Pick<
-  ScriptedModel,
-  | 'requests'
-  | 'baseUrl'
-  | 'apiKey'
-  | 'pendingReplies'
-  | 'stop'
-  | 'enqueue'
-  | 'respondWith'
-  | 'reset'
-  | 'waitForRequests'
-  | 'lastRequest'
-  | 'toolResultsIn'
-  | 'allMessagesText'
->;
+export interface ModelStandIn
+  extends Pick<
+    ScriptedModel,
+    | 'requests'
+    | 'baseUrl'
+    | 'apiKey'
+    | 'pendingReplies'
+    | 'stop'
+    | 'reset'
+    | 'waitForRequests'
+    | 'lastRequest'
+    | 'allMessagesText'
+    | 'toolResultsIn'
+  > {
+  enqueue(...replies: ScriptedReply[]): unknown;
+  respondWith(responder: Responder | undefined): unknown;
+}
 
 export interface HarnessOptions {
   /** Extra env for the app (overrides the defaults). */

@@ -11,7 +11,8 @@ import { defineTool, type ToolContext } from '../../src/jobs/tools.js';
 import { createLogger } from '../../src/log.js';
 import { openDatabase } from '../../src/storage/database.js';
 import type { Workspace } from '../../src/workspace/types.js';
-import { ScriptedModel } from '../support/scripted-model.js';
+import { startFamily } from '../support/model-families/index.js';
+import { ScriptedModel, type ScriptedReply } from '../support/scripted-model.js';
 
 const log = createLogger({ level: 'silent' });
 
@@ -387,6 +388,34 @@ describe('the agent loop against a Chat Completions server', () => {
       'find_a found it',
       'find_b found it',
     ]);
+  });
+
+  it('sends DeepSeek its reasoning back with tool calls, even when the reasoning was empty', async () => {
+    const deepseek = await startFamily('deepseek');
+    try {
+      deepseek.enqueue(
+        { toolCalls: [{ name: 'shell', arguments: { command: 'ls' } }], reasoning: '' } as ScriptedReply,
+        { content: 'done' },
+      );
+      const result = await runAgent({
+        model: new ModelClient({
+          apiKey: deepseek.apiKey,
+          baseUrl: deepseek.baseUrl,
+          profile: resolveProfile('deepseek-v4-flash', undefined),
+          maxRetries: 0,
+        }),
+        system: 's',
+        messages: [{ role: 'user', content: 'q' }],
+        tools: [echo],
+        context,
+        budget: { maxSteps: 3, wallTimeMs: 60_000, maxTokens: 1_000_000 },
+      });
+      expect(result.answer).toBe('done');
+      const assistant = deepseek.lastRequest().body.messages.find((message) => message.role === 'assistant');
+      expect(assistant).toHaveProperty('reasoning_content', '');
+    } finally {
+      await deepseek.stop();
+    }
   });
 
   it('gives up a stream that sends nothing for the idle time, saying so', async () => {
