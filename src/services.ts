@@ -1,4 +1,3 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { resolveProfile } from './agent/model/profile.js';
 import { ModelClient } from './agent/model-client.js';
@@ -8,7 +7,7 @@ import { ThreadStore } from './jobs/thread-store.js';
 import type { WorkspaceProvider } from './jobs/tools.js';
 import { WorkerPool } from './jobs/worker-pool.js';
 import type { Logger } from './log.js';
-import { effectiveDomains } from './permissions/permissions-command.js';
+import { sandboxOptionsFor } from './sandbox-options.js';
 import type { Scrubber } from './scrub-secrets.js';
 import { startPlayground } from './slack/playground/playground.js';
 import { createSlackEdge } from './slack/slack-app.js';
@@ -42,22 +41,7 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
   const notifier = createSlackNotifier(edge, scrub, log);
   const pool = new WorkerPool({ queue, notifier, concurrency: config.concurrency, log });
 
-  const sandbox = await SandboxRunner.create({
-    mode: config.sandbox,
-    tempRoot: join(config.dataDir, 'tmp'),
-    denyRead: [
-      config.dataDir,
-      ...(config.configFile ? [config.configFile] : []),
-      homedir(),
-      '/root',
-      '/home',
-    ],
-    allowedDomains: effectiveDomains(config),
-    ...(config.limits.maxWorktreeBytes
-      ? { limits: { maxWorktreeBytes: config.limits.maxWorktreeBytes } }
-      : {}),
-    log,
-  });
+  const sandbox = await SandboxRunner.create(sandboxOptionsFor(config, log));
   if (config.sandbox === 'off')
     log.warn('SHIPMATE_SANDBOX=off: commands run WITHOUT a sandbox. Development only.');
   const worktrees = new WorkspaceManager({

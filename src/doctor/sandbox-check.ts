@@ -1,8 +1,6 @@
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { createLogger } from '../log.js';
-import { effectiveDomains } from '../permissions/permissions-command.js';
+import { sandboxOptionsFor } from '../sandbox-options.js';
 import type { SandboxStatus } from '../workspace/index.js';
 import { SandboxRunner } from '../workspace/sandbox-runner.js';
 import type { CheckResult } from './types.js';
@@ -86,22 +84,7 @@ export async function startSandbox(config: Readonly<Config>): Promise<SandboxRep
       },
     } as NodeJS.WritableStream,
   });
-  const runner = await SandboxRunner.create({
-    mode: config.sandbox,
-    tempRoot: join(config.dataDir || tmpdir(), 'tmp'),
-    denyRead: [
-      config.dataDir,
-      ...(config.configFile ? [config.configFile] : []),
-      homedir(),
-      '/root',
-      '/home',
-    ],
-    allowedDomains: effectiveDomains(config),
-    ...(config.limits.maxWorktreeBytes
-      ? { limits: { maxWorktreeBytes: config.limits.maxWorktreeBytes } }
-      : {}),
-    log,
-  });
+  const runner = await SandboxRunner.create(sandboxOptionsFor(config, log));
   try {
     return { status: runner.status(), weak };
   } finally {
