@@ -155,7 +155,7 @@ describe('the sandbox', () => {
 
   it('writes inside the worktree and its private temp dir', async () => {
     const result = await mine.run(
-      'echo hi > made.txt && echo tmp > "$TMPDIR/x" && cat "$TMPDIR/x" && echo "$HOME"',
+      'echo hi > made.txt && echo tmp > "$TMPDIR/probe-file" && cat "$TMPDIR/probe-file" && echo "$HOME"',
     );
     expect(result.exitCode).toBe(0);
     expect(await mine.readFile('made.txt')).toBe('hi\n');

@@ -254,7 +254,7 @@ describe('resource limits in force', () => {
     const wrap = vi.spyOn(SandboxManager, 'wrapWithSandbox');
     try {
       expect(crowded.status().mode).toBe('bubblewrap');
-      const result = await crowded.run(root, 'echo ok > /tmp/x && cat /tmp/x && df -k /tmp | tail -1', {
+      const result = await crowded.run(root, 'echo ok > /tmp/probe-file && cat /tmp/probe-file && df -k /tmp | tail -1', {
         timeoutMs: 60_000,
       });
       expect(result.stderr).toBe('');

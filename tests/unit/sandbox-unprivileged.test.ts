@@ -61,7 +61,7 @@ if (report.status.mode === 'bubblewrap') {
   report.read = await run('cat "$1"/secret.txt', [denied]);
   report.env = await run('env');
   report.forks = await run('for i in $(seq 1 200); do sleep 2 & done 2>&1 | tail -1; wait; echo done');
-  report.tmp = await run('echo x > /tmp/x && cat /tmp/x');
+  report.tmp = await run('echo x > /tmp/probe-file && cat /tmp/probe-file');
 }
 await sandbox.close();
 process.stdout.write(JSON.stringify(report));
