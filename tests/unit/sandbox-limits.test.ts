@@ -254,9 +254,13 @@ describe('resource limits in force', () => {
     const wrap = vi.spyOn(SandboxManager, 'wrapWithSandbox');
     try {
       expect(crowded.status().mode).toBe('bubblewrap');
-      const result = await crowded.run(root, 'echo ok > /tmp/probe-file && cat /tmp/probe-file && df -k /tmp | tail -1', {
-        timeoutMs: 60_000,
-      });
+      const result = await crowded.run(
+        root,
+        'echo ok > /tmp/probe-file && cat /tmp/probe-file && df -k /tmp | tail -1',
+        {
+          timeoutMs: 60_000,
+        },
+      );
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(/^ok\ntmpfs\s+8192\s/);
       const wrapped = await wrap.mock.results.at(-1)?.value;
