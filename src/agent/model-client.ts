@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import type {
   ChatCompletion,
@@ -8,7 +9,13 @@ import type {
 } from 'openai/resources/chat/completions';
 import { AppError, CancelledError } from '../errors.js';
 import { explainModelError, type ServerInfo } from './model/explain.js';
-import { type ModelTurn, normalizeMessage, type RawMessage } from './model/normalize.js';
+import {
+  type ModelTurn,
+  normalizeMessage,
+  type RawMessage,
+  type ToolCallRequest,
+  toolCall,
+} from './model/normalize.js';
 import type { ModelProfile } from './model/profile.js';
 import { estimateRequestTokens, estimateTokens } from './model/tokens.js';
 
@@ -33,6 +40,11 @@ export interface TurnRequest {
   maxOutputTokens?: number;
   /** Answer text as it arrives (streaming only). */
   onText?: (delta: string) => void;
+  /**
+   * Each native tool call as soon as it has streamed whole (the next one began), so it can
+   * start while the model is still writing; the turn's `toolCalls` carry the same ids.
+   */
+  onToolCall?: (call: ToolCallRequest) => void;
 }
 
 /**
@@ -86,7 +98,7 @@ export class ModelClient {
     );
     try {
       const read = this.profile.streaming
-        ? await this.streamed(body, signal, request.onText)
+        ? await this.streamed(body, signal, request)
         : await this.whole(body, signal);
       const turn = normalizeMessage(read.message, { toolsOffered });
       const usage = read.usage
@@ -179,7 +191,7 @@ export class ModelClient {
   private async streamed(
     body: ChatCompletionCreateParams,
     signal: AbortSignal,
-    onText: ((delta: string) => void) | undefined,
+    { onText, onToolCall }: Pick<TurnRequest, 'onText' | 'onToolCall'>,
   ): Promise<Read> {
     const idle = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -203,7 +215,15 @@ export class ModelClient {
       let reasoning = '';
       let finishReason: string | undefined;
       let usage: Read['usage'];
-      const calls: Array<{ id?: string; name: string; arguments: string; object?: unknown }> = [];
+      const calls: Array<{ id: string; name: string; arguments: string; object?: unknown }> = [];
+      let announced = 0;
+      /** Every call before `index` is whole: hand those on. */
+      const announceBefore = (index: number) => {
+        for (; announced < Math.min(index, calls.length); announced += 1) {
+          const call = calls[announced];
+          if (call?.name) onToolCall?.(toolCall(call.id, call.name, call.object ?? call.arguments));
+        }
+      };
       for await (const chunk of stream as AsyncIterable<ChatCompletionChunk & { error?: unknown }>) {
         touch();
         if (chunk.error) throw { error: chunk.error };
@@ -223,9 +243,14 @@ export class ModelClient {
         if (typeof thought === 'string') reasoning += thought;
         for (const part of delta.tool_calls ?? []) {
           const at = part.index ?? calls.length;
-          const slot = calls[at] ?? { name: '', arguments: '' };
+          announceBefore(at);
+          // The id is fixed when the call begins, so the early hand-on and the turn agree.
+          const slot = calls[at] ?? {
+            id: part.id || `call_${randomBytes(12).toString('hex')}`,
+            name: '',
+            arguments: '',
+          };
           calls[at] = slot;
-          if (part.id) slot.id = part.id;
           if (part.function?.name) slot.name += part.function.name;
           const args: unknown = part.function?.arguments;
           if (typeof args === 'string') slot.arguments += args;

@@ -79,6 +79,17 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
   let stoppedBy: AgentRun['stoppedBy'];
   let steps = 0;
 
+  /** Tool calls started while their turn was still streaming, by id. */
+  let early = new Map<string, Promise<string>>();
+  let chain: Promise<unknown> = Promise.resolve();
+  /** Read-only calls run at once; the others one at a time, in the order the model gave. */
+  const start = (call: ToolCallRequest): Promise<string> => {
+    if (byName.get(call.name)?.readOnly) return runToolCall(byName, call, options.context, toolCalls);
+    const run = chain.then(() => runToolCall(byName, call, options.context, toolCalls));
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
   const ask = async (withTools: boolean): Promise<ModelTurn> => {
     const offered = withTools ? tools : [];
     await fitWindow(options, transcript, state, plan, offered, usage, resultBudget);
@@ -88,6 +99,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
           messages: [{ role: 'system', content: options.system }, ...transcript],
           tools: offered,
           maxOutputTokens: plan.reserve,
+          ...(withTools ? { onToolCall: (call: ToolCallRequest) => early.set(call.id, start(call)) } : {}),
           ...(options.onText ? { onText: options.onText } : {}),
         },
         options.context.signal,
@@ -116,7 +128,15 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
     if (stoppedBy) break;
     steps += 1;
     options.context.progress(steps === 1 ? 'Reading the code…' : 'Thinking…');
-    const turn = await ask(tools.length > 0);
+    early = new Map();
+    let turn: ModelTurn;
+    try {
+      turn = await ask(tools.length > 0);
+    } catch (error) {
+      // Calls already started finish before the job moves on (never two at once in a thread).
+      await Promise.allSettled(early.values());
+      throw error;
+    }
     addUsage(usage, turn.usage);
     if (turn.toolCalls.length === 0) {
       transcript.push({ role: 'assistant', content: turn.content });
@@ -141,7 +161,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
       })),
       ...(turn.reasoning ? { reasoning_content: turn.reasoning } : {}),
     });
-    const outputs = await runToolCalls(byName, turn.toolCalls, options.context, toolCalls);
+    const outputs = await Promise.all(turn.toolCalls.map((call) => early.get(call.id) ?? start(call)));
     for (const [index, call] of turn.toolCalls.entries()) {
       const output = outputs[index] ?? '';
       transcript.push({
@@ -268,24 +288,6 @@ function render(message: ChatMessage): string {
           .join('')
       : '';
   return `${message.role}: ${content}${calls}`;
-}
-
-/** Read-only calls run together; the others one at a time, in the order the model gave. */
-async function runToolCalls(
-  byName: Map<string, AgentTool>,
-  calls: ToolCallRequest[],
-  context: ToolContext,
-  record: AgentRun['toolCalls'],
-): Promise<string[]> {
-  const outputs: Array<Promise<string> | string> = [];
-  const parallel = calls.map((call) => byName.get(call.name)?.readOnly === true);
-  for (const [index, call] of calls.entries()) {
-    if (parallel[index]) outputs[index] = runToolCall(byName, call, context, record);
-  }
-  for (const [index, call] of calls.entries()) {
-    if (!parallel[index]) outputs[index] = await runToolCall(byName, call, context, record);
-  }
-  return Promise.all(outputs);
 }
 
 async function runToolCall(

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { shortenToolResults } from '../../src/agent/model/context-budget.js';
@@ -415,6 +417,73 @@ describe('the agent loop against a Chat Completions server', () => {
       expect(assistant).toHaveProperty('reasoning_content', '');
     } finally {
       await deepseek.stop();
+    }
+  });
+
+  it('starts a tool call as soon as it has streamed whole, while the model still writes the next', async () => {
+    // A server that sends the first call, then waits until that call has started running.
+    let firstStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      firstStarted = resolve;
+    });
+    const server = createServer(async (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: object, finish: string | null = null) =>
+        response.write(
+          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`,
+        );
+      chunk({
+        role: 'assistant',
+        tool_calls: [
+          {
+            index: 0,
+            id: 'call_a',
+            type: 'function',
+            function: { name: 'shell', arguments: '{"command":"first"}' },
+          },
+        ],
+      });
+      chunk({
+        tool_calls: [
+          { index: 1, id: 'call_b', type: 'function', function: { name: 'shell', arguments: '' } },
+        ],
+      });
+      await started;
+      chunk({ tool_calls: [{ index: 1, function: { arguments: '{"command":"second"}' } }] }, 'tool_calls');
+      response.end('data: [DONE]\n\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const order: string[] = [];
+    const tracked = defineTool({
+      name: 'shell',
+      description: 'run',
+      schema: z.object({ command: z.string() }),
+      progress: ({ command }) => command,
+      async run({ command }) {
+        order.push(command);
+        if (command === 'first') firstStarted();
+        return `ran ${command}`;
+      },
+    });
+    const client = new ModelClient({
+      apiKey: 'k',
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      profile: resolveProfile('qwen-test', undefined),
+      maxRetries: 0,
+    });
+    try {
+      await runAgent({
+        model: client,
+        system: 's',
+        messages: [{ role: 'user', content: 'q' }],
+        tools: [tracked],
+        context,
+        budget: { maxSteps: 1, wallTimeMs: 60_000, maxTokens: 1_000_000 },
+      }).catch(() => undefined);
+      expect(order.slice(0, 2)).toEqual(['first', 'second']);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 

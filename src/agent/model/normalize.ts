@@ -111,7 +111,8 @@ export function recoverTextToolCalls(
   return { calls, rest };
 }
 
-function toolCall(id: string | undefined, name: string, args: unknown): ToolCallRequest {
+/** One tool call as the loop runs it: arguments parsed (a string or an object), an id given. */
+export function toolCall(id: string | undefined, name: string, args: unknown): ToolCallRequest {
   const callId = id ?? `call_${randomBytes(12).toString('hex')}`;
   if (args !== null && typeof args === 'object') {
     return { id: callId, name, argumentsJson: JSON.stringify(args), input: { ok: true, value: args } };
