@@ -21,6 +21,8 @@ export function readMention(userId: string, label?: string): string {
 
 /** A person shipmate names in its reply, posted as a real mention. */
 export function mention(userId: string): string {
+  // Anything but a Slack user id is named as text: a marker it would not match leaks the key.
+  if (!/^[UW][A-Z0-9]{1,20}$/.test(userId)) return `@${userId.replace(stray, '')}`;
   return `\u{E002}${key}${userId}\u{E003}`;
 }
 

@@ -23,9 +23,9 @@ export function fromSlackText(text: string, bot?: { userId: string | undefined; 
       (_, name: string | undefined) => `@${name ?? 'group'}`,
     )
     .replace(/<!(here|channel|everyone)(?:\|[^>]{0,200})?>/gi, '@$1')
-    .replace(/<!date\^[^>]*\|([^>]*)>/g, '$1')
-    .replace(/<(https?:\/\/[^|>\s]+)\|([^>]+)>/g, '$2 ($1)')
-    .replace(/<(https?:\/\/[^|>\s]+)>/g, '$1');
+    .replace(/<!date\^[^>|]{0,200}\|([^>]{0,1000})>/g, '$1')
+    .replace(/<(https?:\/\/[^|>\s]{1,2000})\|([^>]{1,1000})>/g, '$2 ($1)')
+    .replace(/<(https?:\/\/[^|>\s]{1,2000})>/g, '$1');
 }
 
 /** Whether Slack's text mentions this user. */
@@ -57,7 +57,7 @@ function inertSyntax(text: string): string {
       (_, name: string | undefined) => `@\u200b${name || 'group'}`,
     )
     .replace(/<!(here|channel|everyone)(?:\|[^>\uE002\uE003]{0,200})?>/gi, '@\u200b$1')
-    .replace(/<(?=\s*[@!#])/g, '<\u200b');
+    .replace(/<(?=\s*[@!#\uE002])/g, '<\u200b');
 }
 
 /**

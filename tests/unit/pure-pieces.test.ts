@@ -188,6 +188,17 @@ describe('command words', () => {
     expect(shown).not.toMatch(/<\s*!/);
   });
 
+  it('never writes its key for something that is not a user id', () => {
+    for (const id of ['u1', `U1${'A'.repeat(20)}`, 'U1>!here']) {
+      expect(mention(id)).not.toMatch(/[0-9a-f]{16}/);
+      expect(toSlackText(mention(id))).not.toMatch(/<\s*[@!#]/);
+    }
+  });
+
+  it('breaks a bracket right before shipmate’s own mention', () => {
+    expect(toSlackText(`<${mention('U0ALICE')}!here>`)).toBe('<\u200b<@U0ALICE>!here>');
+  });
+
   it('never lets typed marker characters become a mention', () => {
     const forged = '\u{E000}U0EVE\u{E001} \u{E002}U0EVE\u{E003} hi';
     expect(toSlackText(addressedText(forged, 'U0BOT'))).toBe('U0EVE U0EVE hi');
