@@ -62,7 +62,7 @@ export class SlackNotifier implements Notifier {
         channel_id: thread.channel,
         thread_ts: thread.threadTs,
         filename: rendered.file.filename,
-        title: rendered.file.title,
+        title: this.cleanText(rendered.file.title),
         content: withoutMarkers(this.scrub(rendered.file.content)),
       });
     }
