@@ -64,7 +64,11 @@ export async function buildContext(
   const since = input.since;
   const transcript = input.thread
     .filter(
-      (message) => message.ts !== input.requestTs && (since === undefined || isAfter(message.ts, since)),
+      (message) =>
+        message.ts !== input.requestTs &&
+        // With a session, shipmate's own messages are already in it (its answers) or are its
+        // status lines: only what others posted since is new.
+        (since === undefined || (isAfter(message.ts, since) && message.kind !== 'shipmate')),
     )
     .map((message) => `[${label(message)}] ${readable(message.text, input.thread)}`);
   const heading =

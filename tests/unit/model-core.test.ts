@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { buildContext } from '../../src/agent/build-context.js';
 import { shortenToolResults } from '../../src/agent/model/context-budget.js';
 import { explainModelError } from '../../src/agent/model/explain.js';
 import { normalizeMessage, splitThinking } from '../../src/agent/model/normalize.js';
@@ -189,6 +190,46 @@ describe('model failures a team can act on', () => {
       { ...server, baseUrl: 'http://gpu-box:11434' },
     );
     expect(explained.userMessage).toMatch(/needs to end in `\/v1`/);
+  });
+});
+
+describe('a follow-up with a session', () => {
+  it('gets only what others posted since the last turn: shipmate’s own answer is already in the session', async () => {
+    const workspace = {
+      run: async () => ({
+        exitCode: 0,
+        signal: null,
+        stdout: 'a.ts\n',
+        stderr: '',
+        timedOut: false,
+        cancelled: false,
+        durationMs: 1,
+      }),
+      readFile: async () => {
+        throw new Error('ENOENT');
+      },
+    } as unknown as Workspace;
+    const { messages } = await buildContext({
+      repo: { name: 'shop', url: '/x', defaultBranch: 'main', channels: [], checks: [] } as never,
+      defaultBranch: 'main',
+      workspace,
+      mode: 'question',
+      askerName: 'alice',
+      request: 'and the base price?',
+      requestTs: '30.0',
+      since: '10.0',
+      thread: [
+        { ts: '10.0', userId: 'U1', name: 'alice', kind: 'person', text: 'why double shipping?' },
+        { ts: '20.0', userId: 'UBOT', name: 'shipmate', kind: 'shipmate', text: 'FINDING-42 answer' },
+        { ts: '25.0', userId: 'U2', name: 'bob', kind: 'person', text: 'I saw it on mobile too' },
+        { ts: '30.0', userId: 'U1', name: 'alice', kind: 'person', text: 'and the base price?' },
+      ],
+      instructions: [],
+    });
+    const text = String(messages[0]?.content);
+    expect(text).toContain('[bob] I saw it on mobile too');
+    expect(text).not.toContain('FINDING-42');
+    expect(text).not.toContain('why double shipping?');
   });
 });
 
