@@ -64,11 +64,15 @@ export async function buildContext(
   const since = input.since;
   const transcript = input.thread
     .filter(
-      (message) =>
-        message.ts !== input.requestTs &&
-        // With a session, shipmate's own messages are already in it (its answers) or are its
-        // status lines: only what others posted since is new.
-        (since === undefined || (isAfter(message.ts, since) && message.kind !== 'shipmate')),
+      (message) => message.ts !== input.requestTs && (since === undefined || isAfter(message.ts, since)),
+    )
+    .filter(
+      // With a session, shipmate's messages right after its last turn (that turn's answer and
+      // status) are already in it; what it posted later for others (a script's output) is new.
+      (message, index, after) =>
+        since === undefined ||
+        message.kind !== 'shipmate' ||
+        after.slice(0, index).some((earlier) => earlier.kind !== 'shipmate'),
     )
     .map((message) => `[${label(message)}] ${readable(message.text, input.thread)}`);
   const heading =

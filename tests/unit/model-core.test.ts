@@ -194,7 +194,7 @@ describe('model failures a team can act on', () => {
 });
 
 describe('a follow-up with a session', () => {
-  it('gets only what others posted since the last turn: shipmate’s own answer is already in the session', async () => {
+  it('gets what was posted since the last turn, without that turn’s own answer (already in the session)', async () => {
     const workspace = {
       run: async () => ({
         exitCode: 0,
@@ -222,6 +222,7 @@ describe('a follow-up with a session', () => {
         { ts: '10.0', userId: 'U1', name: 'alice', kind: 'person', text: 'why double shipping?' },
         { ts: '20.0', userId: 'UBOT', name: 'shipmate', kind: 'shipmate', text: 'FINDING-42 answer' },
         { ts: '25.0', userId: 'U2', name: 'bob', kind: 'person', text: 'I saw it on mobile too' },
+        { ts: '26.0', userId: 'UBOT', name: 'shipmate', kind: 'shipmate', text: 'weekly-signups: 1,204' },
         { ts: '30.0', userId: 'U1', name: 'alice', kind: 'person', text: 'and the base price?' },
       ],
       instructions: [],
@@ -230,6 +231,8 @@ describe('a follow-up with a session', () => {
     expect(text).toContain('[bob] I saw it on mobile too');
     expect(text).not.toContain('FINDING-42');
     expect(text).not.toContain('why double shipping?');
+    // What shipmate posted later, for someone else (a team script's output), is new to the session.
+    expect(text).toContain('weekly-signups: 1,204');
   });
 });
 
