@@ -58,6 +58,12 @@ export interface RunAgentOptions {
 }
 
 /**
+ * Tool calls one step may run. A hostile or looping model can ask for hundreds in one answer,
+ * which no per-step budget check would stop; the rest are answered, not run.
+ */
+export const maxToolCallsPerStep = 16;
+
+/**
  * The loop: ask the model, run the tools it calls, feed the results back, until it answers
  * or a budget runs out; then one last call without tools asks for the best answer so far.
  * Every request is fitted into the model's context window first (see model/context-budget.ts).
@@ -99,7 +105,13 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
           messages: [{ role: 'system', content: options.system }, ...transcript],
           tools: offered,
           maxOutputTokens: plan.reserve,
-          ...(withTools ? { onToolCall: (call: ToolCallRequest) => early.set(call.id, start(call)) } : {}),
+          ...(withTools
+            ? {
+                onToolCall: (call: ToolCallRequest) => {
+                  if (early.size < maxToolCallsPerStep) early.set(call.id, start(call));
+                },
+              }
+            : {}),
           ...(options.onText ? { onText: options.onText } : {}),
         },
         options.context.signal,
@@ -161,7 +173,13 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
       })),
       ...(turn.reasoning ? { reasoning_content: turn.reasoning } : {}),
     });
-    const outputs = await Promise.all(turn.toolCalls.map((call) => early.get(call.id) ?? start(call)));
+    const outputs = await Promise.all(
+      turn.toolCalls.map((call, index) =>
+        index < maxToolCallsPerStep
+          ? (early.get(call.id) ?? start(call))
+          : `Not run: at most ${maxToolCallsPerStep} tool calls run in one step. Call it again in your next step if you still need it.`,
+      ),
+    );
     for (const [index, call] of turn.toolCalls.entries()) {
       const output = outputs[index] ?? '';
       transcript.push({
