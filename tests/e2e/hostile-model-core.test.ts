@@ -80,19 +80,19 @@ describe('the git check against a hostile repository', () => {
     canary = await startCanary();
     repo = await createRepo({ files: { 'README.md': '# hostile\n' } });
     const payload = (name: string) => hostPayloadCommand(name, marker, canary);
-    // Everything a repository's own config and hooks could ask of a git that reads it.
+    // Everything a repository's own config and hooks could ask of a git that reads it: the
+    // check must only list refs, so a status (fsmonitor), a checkout (post-checkout) or a fetch
+    // run in the repository with its own config would set these off.
     await git(repo.dir, ['config', 'core.fsmonitor', payload('fsmonitor')]);
     await git(repo.dir, ['config', 'uploadpack.packObjectsHook', payload('pack-objects-hook')]);
     await git(repo.dir, ['config', 'core.sshCommand', payload('ssh-command')]);
     await git(repo.dir, ['config', 'protocol.allow', 'always']);
     const hooks = join(repo.dir, '.git', 'hooks');
+    await git(repo.dir, ['config', 'core.hooksPath', hooks]);
     for (const hook of ['pre-upload-pack', 'post-checkout', 'reference-transaction', 'post-index-change']) {
-      await git(repo.dir, ['config', 'core.hooksPath', hooks]);
-      await import('node:fs/promises').then((fs) =>
-        fs.writeFile(join(hooks, hook), `#!/bin/bash\n${hostPayloadScript(hook, marker, canary)}\n`, {
-          mode: 0o755,
-        }),
-      );
+      writeFileSync(join(hooks, hook), `#!/bin/bash\n${hostPayloadScript(hook, marker, canary)}\n`, {
+        mode: 0o755,
+      });
     }
   });
 
