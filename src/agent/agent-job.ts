@@ -54,7 +54,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
     const switchTo = modeSwitchButton(job.id, request.mode === 'change' ? 'question' : 'change');
     const headline = modeLine(request);
     context.progress(`${headline} Preparing a fresh checkout…`, [switchTo]);
-    const { repo, workspace, thread, askerName } = await openCheckout(deps, job, request);
+    const { repo, workspace, thread, askerName, session } = await openCheckout(deps, job, request);
     const access = deps.permissions ? await deps.permissions.prepare(job, repo.name) : nothingGranted;
 
     const scope = { userId: job.userId, repo: repo.name, channel: job.channel, threadTs: job.threadTs };
@@ -86,6 +86,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
         repo,
         workspace,
         thread,
+        session,
         askerName,
         tools,
         extraRules: [
@@ -148,12 +149,11 @@ async function openCheckout(deps: AgentJobDeps, job: JobOf<'agent'>, request: Re
     `${job.channel}-${job.threadTs}`,
     request.request.slice(0, 60),
   );
+  const session = deps.sessions.forJob(job.channel, job.threadTs, job.id);
   const [thread, askerName] = await Promise.all([
     // A thread with a session holds everything up to its last turn: read only what came after.
-    deps.history.fetch(job.channel, job.threadTs, {
-      after: deps.sessions.forJob(job.channel, job.threadTs, job.id)?.lastTs,
-    }),
+    deps.history.fetch(job.channel, job.threadTs, { after: session?.lastTs }),
     deps.history.displayName(job.userId),
   ]);
-  return { repo, workspace, thread, askerName };
+  return { repo, workspace, thread, askerName, session };
 }

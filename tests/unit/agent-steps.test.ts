@@ -625,12 +625,13 @@ describe('runTheAgent', () => {
       repo: resolvedRepo('shop', { instructions: 'Prices are in cents.' }),
       workspace,
       thread: [],
+      session: undefined,
       askerName: 'Ada',
       tools: [shellTool],
       extraRules: ['Commands may now reach pypi.org.'],
       toolContext,
     };
-    const sessions = { forJob: () => undefined, save: vi.fn() };
+    const sessions = { save: vi.fn() };
     const go = () => runTheAgent({ config, model, usage, sessions, clock }, input, 9_000);
     const system = () => {
       const first = complete.mock.calls[0]?.[0].messages[0];

@@ -7,7 +7,7 @@ import { buildContext } from '../build-context.js';
 import type { ModelClient } from '../model-client.js';
 import type { ResolvedRepo } from '../ports.js';
 import { type AgentRun, runAgent } from '../run-agent.js';
-import type { SessionStore } from '../session-store.js';
+import type { Session, SessionStore } from '../session-store.js';
 import type { UsageStore } from '../usage-store.js';
 import type { ResolvedRequest } from './resolve-request.js';
 
@@ -17,6 +17,8 @@ export interface RunInput {
   repo: ResolvedRepo;
   workspace: Workspace;
   thread: ThreadMessage[];
+  /** The thread's session as this job continues it (read once, with the thread). */
+  session: Session | undefined;
   askerName: string;
   tools: AgentTool[];
   /** Lines for the system prompt from this step's neighbours (plan rule, grants, team scripts). */
@@ -39,14 +41,14 @@ export async function runTheAgent(
     config: Readonly<Config>;
     model: ModelClient;
     usage: Pick<UsageStore, 'record'>;
-    sessions: Pick<SessionStore, 'forJob' | 'save'>;
+    sessions: Pick<SessionStore, 'save'>;
     clock: () => number;
   },
   input: RunInput,
   started: number,
 ): Promise<RunResult> {
   const { job, request, repo } = input;
-  const session = deps.sessions.forJob(job.channel, job.threadTs, job.id);
+  const { session } = input;
   const { system, messages } = await buildContext({
     repo,
     defaultBranch: repo.defaultBranch,
