@@ -16,6 +16,7 @@ import {
   type ToolCallRequest,
   toolCall,
 } from './model/normalize.js';
+import { hostOf } from './model/probe.js';
 import type { ModelProfile } from './model/profile.js';
 import { estimateRequestTokens, estimateTokens } from './model/tokens.js';
 
@@ -71,7 +72,7 @@ export class ModelClient {
       timeout: options.timeoutMs ?? 600_000,
     });
     this.profile = options.profile;
-    this.server = { host: safeHost(options.baseUrl), baseUrl: options.baseUrl, model: options.profile.name };
+    this.server = { host: hostOf(options.baseUrl), baseUrl: options.baseUrl, model: options.profile.name };
   }
 
   get model(): string {
@@ -283,13 +284,4 @@ interface Read {
   message: RawMessage;
   finishReason: string | undefined;
   usage: { prompt_tokens?: number; completion_tokens?: number } | undefined | null;
-}
-
-function safeHost(baseUrl: string | undefined): string {
-  if (!baseUrl) return 'api.openai.com';
-  try {
-    return new URL(baseUrl).host;
-  } catch {
-    return 'the configured OPENAI_BASE_URL';
-  }
 }

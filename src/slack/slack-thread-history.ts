@@ -37,7 +37,8 @@ export class SlackThreadHistory implements ThreadHistory {
     let cursor: string | undefined;
     const after = options.after;
     do {
-      // `oldest` with inclusive=false: only what was posted since (the parent still comes first).
+      // `oldest` with inclusive=false: only what was posted since (the parent still comes first;
+      // the agent's context keeps only what is after its session).
       // https://docs.slack.dev/reference/methods/conversations.replies
       const page = await this.client.conversations.replies({
         channel,
@@ -49,7 +50,6 @@ export class SlackThreadHistory implements ThreadHistory {
       for (const raw of page.messages ?? []) {
         const parsed = replySchema.safeParse(raw);
         if (!parsed.success) continue;
-        if (after && Number(parsed.data.ts) <= Number(after) && parsed.data.ts !== threadTs) continue;
         messages.push(await this.toMessage(parsed.data));
       }
       cursor = page.response_metadata?.next_cursor || undefined;
