@@ -8,9 +8,47 @@ export interface OpenedPullRequest {
   url: string;
 }
 
-/** Where pull requests are opened. GitHub through Octokit; plain git reports the pushed branch. */
+/** The forges a repo can name in the config (`github:`, `gitlab:`, `gitea:`, `bitbucket:`). */
+export type ForgeKind = 'github' | 'gitlab' | 'gitea' | 'bitbucket';
+
+/** How the forge calls what shipmate opens, for the thread: "merge request" on GitLab. */
+export interface ForgeTerms {
+  /** "pull request" or "merge request". */
+  request: string;
+  /** "PR" or "MR". */
+  short: string;
+}
+
+export const pullRequestTerms: ForgeTerms = { request: 'pull request', short: 'PR' };
+export const mergeRequestTerms: ForgeTerms = { request: 'merge request', short: 'MR' };
+
+/**
+ * One open review comment on a request, as the forge returned it. Untrusted text: it goes to
+ * the model as information, never as instructions, and never to the host's git.
+ */
+export interface ReviewComment {
+  author: string;
+  body: string;
+  /** File and line the comment is anchored to, when it is an inline comment. */
+  path?: string;
+  line?: number;
+  url?: string;
+}
+
+/** What the forge said about the repository and the configured token (doctor and start-up). */
+export type ForgeAccess =
+  | { ok: true; canPush: boolean | undefined }
+  | { ok: false; status: number | undefined; message: string; fix: string };
+
+/**
+ * Where pull (merge) requests are opened: one class per forge, each the only code that knows
+ * its forge's wire format. Plain git reports the pushed branch. Every failure is a
+ * ProviderError whose userMessage names the forge and what to fix; no token in it.
+ */
 export interface PullRequestProvider {
+  /** "GitHub", "GitLab", "Gitea", "Bitbucket" or "git". */
   readonly name: string;
+  readonly terms: ForgeTerms;
   findOpen(head: string): Promise<OpenedPullRequest | undefined>;
   open(input: {
     title: string;
@@ -22,10 +60,15 @@ export interface PullRequestProvider {
   update(number: number, input: { title: string; body: string }): Promise<void>;
   addLabels(number: number, labels: string[]): Promise<void>;
   state(number: number): Promise<PullRequestState>;
+  /** Open (unresolved) review comments of the request, oldest first; general and inline. */
+  reviewComments(number: number): Promise<ReviewComment[]>;
+  /** Token valid, repository reachable, may push; never throws. */
+  checkAccess(signal?: AbortSignal): Promise<ForgeAccess>;
 }
 
 export class GitHubProvider implements PullRequestProvider {
   readonly name = 'GitHub';
+  readonly terms = pullRequestTerms;
   private readonly octokit: Octokit;
   private readonly owner: string;
   private readonly repo: string;
@@ -82,6 +125,14 @@ export class GitHubProvider implements PullRequestProvider {
     return data.draft ? 'draft' : 'open';
   }
 
+  async reviewComments(_number: number): Promise<ReviewComment[]> {
+    return []; // TODO(forges): pulls.listReviewComments + issues.listComments
+  }
+
+  async checkAccess(_signal?: AbortSignal): Promise<ForgeAccess> {
+    return { ok: true, canPush: undefined }; // TODO(forges): through checkGitHubAccess
+  }
+
   /** Octokit errors become one plain sentence; the token never appears in it. */
   private async call<T>(request: () => Promise<T>): Promise<T> {
     try {
@@ -118,6 +169,7 @@ export class GitHubProvider implements PullRequestProvider {
 /** No code host API: the branch is pushed and people open the PR in their host's UI. */
 export class PlainGitProvider implements PullRequestProvider {
   readonly name = 'git';
+  readonly terms = pullRequestTerms;
   async findOpen(): Promise<undefined> {
     return undefined;
   }
@@ -128,5 +180,11 @@ export class PlainGitProvider implements PullRequestProvider {
   async addLabels(): Promise<void> {}
   async state(): Promise<PullRequestState> {
     return 'open';
+  }
+  async reviewComments(): Promise<ReviewComment[]> {
+    return [];
+  }
+  async checkAccess(): Promise<ForgeAccess> {
+    return { ok: true, canPush: undefined };
   }
 }
