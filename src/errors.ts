@@ -50,6 +50,10 @@ export const errorCodes = {
   'push-failed': transient,
   'push-refused': broken,
   'github-failed': transient,
+  // A forge (GitHub, GitLab, Gitea, Bitbucket) that could not be reached, was busy or rate limited.
+  'forge-failed': transient,
+  // A forge that refused the token, the scope or the repository: a maintainer must change something.
+  'forge-refused': broken,
   'model-unavailable': transient,
   // The model server refused the request itself (credentials, model name, parameters, credit).
   'model-refused': askerFixes,

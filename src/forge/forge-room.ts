@@ -14,12 +14,15 @@ import type { ToolSource, WorkspaceProvider } from '../jobs/tools.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub-secrets.js';
 import type { ChangeRecord, ChangeStore } from './change-store.js';
+import { fileLinkFor } from './forge-of.js';
 import { importPolicy } from './git-commands.js';
 import { createOpenPullRequestTool } from './open-pull-request.js';
 import { createScriptProposer } from './propose-script.js';
-import { GitHubProvider, PlainGitProvider, type PullRequestProvider } from './providers.js';
-import { publishChange, writersOnly } from './publish-change.js';
+import { createProviderFor } from './provider-for.js';
+import { type ForgeTerms, requestReference } from './providers.js';
+import { publishChange, writersOnlyFor } from './publish-change.js';
 import { reviewChange } from './review-change.js';
+import { createReviewBriefing } from './review-comments.js';
 import { runChecks } from './run-checks.js';
 import { composeSummary, takeOverLine, withDiff } from './summary.js';
 
@@ -54,9 +57,12 @@ export function createForgeRoom(deps: ForgeDeps) {
 
 function buildForgeRoom(deps: ForgeDeps) {
   const explicit = new Map<string, { title: string; body: string }>();
-  const providerFor = (repo: RepoConfig): PullRequestProvider =>
-    repo.github ? new GitHubProvider(repo.github, deps.config.github) : new PlainGitProvider();
+  const providerFor = createProviderFor(deps.config);
   const publishDeps = { ...deps, providerFor };
+  const termsOf = (repoName: string | undefined): ForgeTerms | undefined => {
+    const repo = deps.config.repos.find((candidate) => candidate.name === repoName);
+    return repo ? providerFor(repo).terms : undefined;
+  };
 
   /** Runs a publish step; a failure becomes the plain sentence for the thread (scrubbed). */
   const attempt = async (jobId: string, work: () => Promise<string>): Promise<string> => {
@@ -65,8 +71,9 @@ function buildForgeRoom(deps: ForgeDeps) {
     } catch (error) {
       deps.log.error({ err: error, jobId }, 'forge-publish-failed');
       const message = (error as { userMessage?: string }).userMessage ?? 'Something went wrong on my side.';
+      const request = termsOf(deps.changes.get(jobId)?.repo)?.request ?? 'pull request';
       return deps.scrub(
-        `${message} Nothing was lost: the change is still in this thread's checkout, and trying again will not open a second pull request.`,
+        `${message} Nothing was lost: the change is still in this thread's checkout, and trying again will not open a second ${request}.`,
       );
     }
   };
@@ -83,7 +90,7 @@ function buildForgeRoom(deps: ForgeDeps) {
     async finish(input) {
       const requested = explicit.get(input.jobId);
       explicit.delete(input.jobId);
-      const proposal = await propose(deps, input, requested);
+      const proposal = await propose(deps, input, requested, providerFor(input.repo).terms);
       if (!proposal.ready || !requested) return proposal.reply;
       const opened = await attempt(input.jobId, () => publishChange(publishDeps, input.jobId, input.userId));
       return { ...proposal.reply, markdown: `${proposal.reply.markdown}\n\n${opened}` };
@@ -139,6 +146,10 @@ function buildForgeRoom(deps: ForgeDeps) {
     actions: actionRoutes,
     changeFlow,
     providerFor,
+    /** Citation links on each repo's forge, for the agent (its FileLinks port). */
+    fileLinks: (repo: RepoConfig) => fileLinkFor(deps.config, repo),
+    /** The thread's PR review comments, for "address the review comments" (the agent's RequestBriefing port). */
+    briefing: createReviewBriefing({ changes: deps.changes, providerFor }),
     scriptProposer: createScriptProposer(publishDeps, attempt),
     digestPullRequests: {
       listOpenedBetween: async (from: number, to: number, channel?: string) =>
@@ -167,13 +178,14 @@ async function propose(
   deps: ForgeDeps,
   input: ChangeInput & { answer: string },
   requested: { title: string; body: string } | undefined,
+  terms: ForgeTerms,
 ): Promise<{ reply: Reply; ready: boolean }> {
   const { repo, workspace } = input;
   const policy = importPolicy(repo, deps.config.limits.maxFileBytes);
   const first = await workspace.stage(policy);
   if (first.files.length === 0) {
     const left = first.excluded.map((entry) => `\`${entry.path}\` (${entry.reason})`).join(', ');
-    const markdown = `${input.answer}\n\n_No files changed${left ? ` apart from ${left}, which I never commit` : ''}, so there is nothing to open a pull request for._`;
+    const markdown = `${input.answer}\n\n_No files changed${left ? ` apart from ${left}, which I never commit` : ''}, so there is nothing to open a ${terms.request} for._`;
     return { reply: { markdown }, ready: false };
   }
   const limits = deps.config.limits;
@@ -219,11 +231,11 @@ async function propose(
   const writer = isWriter(deps.config, input.userId);
   const notes = [
     tooBig
-      ? `_This is bigger than a small fix (${staged.files.length} files, ${lines} lines; the limit is ${limits.maxChangedFiles} files and ${limits.maxChangedLines} lines), so I will not open a pull request for it. I can push the branch for you to take over._`
+      ? `_This is bigger than a small fix (${staged.files.length} files, ${lines} lines; the limit is ${limits.maxChangedFiles} files and ${limits.maxChangedLines} lines), so I will not open a ${terms.request} for it. I can push the branch for you to take over._`
       : '',
-    writer ? '' : `_${writersOnly} Here is the diff to apply yourself._`,
+    writer ? '' : `_${writersOnlyFor(terms)} Here is the diff to apply yourself._`,
     changedByChecks
-      ? '_Running the checks changed files in the checkout; the diff above is the checkout as they left it, and it is what a pull request would contain._'
+      ? `_Running the checks changed files in the checkout; the diff above is the checkout as they left it, and it is what a ${terms.request} would contain._`
       : '',
   ].filter(Boolean);
   const actions = !writer
@@ -233,7 +245,9 @@ async function propose(
       : [
           changeActions.open.button(
             input.jobId,
-            existing ? `Update PR #${existing.prNumber}` : 'Open PR',
+            existing?.prNumber
+              ? `Update ${requestReference(terms, existing.prNumber, true)}`
+              : `Open ${terms.short}`,
             'primary',
           ),
         ];

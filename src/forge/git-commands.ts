@@ -1,6 +1,8 @@
 import { ProviderError } from '../errors.js';
 import { firstErrorLine, runHostGit, scrubUrlCredentials } from '../workspace/host-git.js';
 import type { ImportPolicy } from '../workspace/types.js';
+import { forgeNames, tokenVariables } from './forge-of.js';
+import type { ForgeKind } from './providers.js';
 
 export type { ChangedFile } from '../workspace/types.js';
 
@@ -51,6 +53,8 @@ export async function pushBranch(options: {
   prefix: string;
   defaultBranch: string;
   token: string | undefined;
+  /** Whose credential form the token takes (default GitHub's). */
+  forge?: ForgeKind | undefined;
 }): Promise<void> {
   const { branch } = options;
   const refusal = pushRefusal(branch, options.prefix, options.defaultBranch);
@@ -60,45 +64,78 @@ export async function pushBranch(options: {
       fields: { branch },
     });
   }
-  const env = options.token && carriesToken(options.url) ? authorizationEnv(options.token) : {};
+  const forge = options.forge ?? (options.token ? 'github' : undefined);
+  const env =
+    options.token && carriesToken(options.url) ? authorizationEnv(options.token, forge ?? 'github') : {};
   const refspec = `refs/heads/${branch}:refs/heads/${branch}`;
   await runHostGit(['--git-dir', options.hostRepo, 'push', '--quiet', '--', options.url, refspec], {
     env,
     profile: 'network',
     timeoutMs: 300_000,
   }).catch((error: unknown) => {
-    throw explainPushFailure(error, branch);
+    throw explainPushFailure(error, branch, forge);
   });
 }
 
-/** A refused credential or a moved branch as a sentence; anything else keeps git's own words. */
-function explainPushFailure(error: unknown, branch: string): unknown {
+/**
+ * What the remote said, as one sentence a team can act on (naming the forge and its token
+ * variable); anything else keeps git's own first line. The token is never in it.
+ */
+function explainPushFailure(error: unknown, branch: string, forge: ForgeKind | undefined): unknown {
   const text = scrubUrlCredentials(error instanceof Error ? error.message : String(error));
-  const refused =
-    /could not read Username|Authentication failed|returned error: 40[13]|permission to .* denied/i;
-  const moved = /\[rejected\]|non-fast-forward|fetch first/i;
-  const sentence = refused.test(text)
-    ? `The remote refused my push credentials for \`${branch}\`; check that GITHUB_TOKEN may push to this repository.`
-    : moved.test(text)
-      ? `\`${branch}\` moved on the remote since I last pushed, so I did not overwrite it. Fetch it, or ask me to start over.`
-      : undefined;
-  if (!sentence) {
-    const detail = firstErrorLine(error);
-    return new ProviderError('push-failed', text, {
-      cause: error,
-      userMessage: `git push failed: ${detail}`,
-      fields: { branch },
-    });
-  }
-  return new ProviderError('push-failed', text, { cause: error, userMessage: sentence, fields: { branch } });
+  const sentence = pushSentence(text, branch, forge);
+  const userMessage = sentence ?? `git push failed: ${firstErrorLine(error)}`;
+  return new ProviderError('push-failed', text, { cause: error, userMessage, fields: { branch } });
+}
+
+/** The push failures a team can fix, by what each forge's git server prints. */
+export function pushSentence(text: string, branch: string, forge: ForgeKind | undefined): string | undefined {
+  const name = forge ? forgeNames[forge] : 'The remote';
+  const variable = forge ? tokenVariables[forge] : 'the remote’s credentials';
+  // GitLab: "You are not allowed to push code to protected branches"; GitHub: "protected branch
+  // hook declined"; Gitea: "Not allowed to push to protected branch"; Bitbucket: "branch … is protected".
+  if (/protected branch|branch .* is protected|push code to protected/i.test(text))
+    return `${name} refused the push to \`${branch}\` because the branch is protected: allow pushes to branches under that prefix in the repository's branch protection, or change \`git.branchPrefix\`.`;
+  if (/returned error: 429|rate limit|too many requests/i.test(text))
+    return `${name} is rate limiting git pushes right now, so \`${branch}\` was not pushed: try again in a few minutes.`;
+  if (
+    /could not read Username|Authentication failed|returned error: 401|HTTP Basic: Access denied/i.test(text)
+  )
+    return `${name} refused my push credentials for \`${branch}\`; check that ${variable} may push to this repository.`;
+  if (/returned error: 403|permission to .* denied|not allowed to (push|upload)|write access/i.test(text))
+    return `${name} accepted ${variable} but it may not push to this repository (shipmate does not work from forks), so \`${branch}\` was not pushed: give the token write access to the repository.`;
+  if (/repository .*not found|returned error: 404|does not appear to be a git repository/i.test(text))
+    return `${name} has no repository at the configured \`url\` that ${variable} can see, so \`${branch}\` was not pushed: check the repo's \`url\` in the config and the token's repository access.`;
+  if (/\[rejected\]|non-fast-forward|fetch first/i.test(text))
+    return `\`${branch}\` moved on the remote since I last pushed, so I did not overwrite it. Fetch it, or ask me to start over.`;
+  return undefined;
 }
 
 function carriesToken(url: string): boolean {
   return /^https:\/\//i.test(url) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/i.test(url);
 }
 
-export function authorizationEnv(token: string): Record<string, string> {
-  const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+/**
+ * The basic-auth user each forge takes beside a token on git over HTTPS:
+ * - GitHub: `x-access-token` (installation and personal tokens;
+ *   https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation#about-authentication-as-a-github-app-installation).
+ * - GitLab: `oauth2` (https://docs.gitlab.com/ee/api/oauth2.html#access-git-over-https-with-access-token;
+ *   personal, project and group access tokens accept any user name, OAuth tokens only `oauth2`).
+ * - Gitea / Forgejo: the token is the password and the user name is not checked
+ *   (https://docs.gitea.com/development/api-usage#authentication; go-gitea/gitea services/auth/basic.go).
+ * - Bitbucket Cloud: `x-token-auth` for repository, project and workspace access tokens
+ *   (https://support.atlassian.com/bitbucket-cloud/docs/using-access-tokens/).
+ */
+export const gitUsernames: Record<ForgeKind, string> = {
+  github: 'x-access-token',
+  gitlab: 'oauth2',
+  gitea: 'shipmate',
+  bitbucket: 'x-token-auth',
+};
+
+/** The push credential as an Authorization header in GIT_CONFIG_* env: never in argv or a file. */
+export function authorizationEnv(token: string, forge: ForgeKind = 'github'): Record<string, string> {
+  const basic = Buffer.from(`${gitUsernames[forge]}:${token}`).toString('base64');
   return {
     GIT_CONFIG_COUNT: '1',
     GIT_CONFIG_KEY_0: 'http.extraHeader',

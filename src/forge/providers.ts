@@ -1,5 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import { ProviderError } from '../errors.js';
+import { checkGitHubAccess } from './forge-doctor.js';
 
 export type PullRequestState = 'open' | 'draft' | 'merged' | 'closed';
 
@@ -17,10 +18,24 @@ export interface ForgeTerms {
   request: string;
   /** "PR" or "MR". */
   short: string;
+  /** How a number is written: "#" (pull requests) or "!" (GitLab merge requests); default "#". */
+  sigil?: string;
 }
 
-export const pullRequestTerms: ForgeTerms = { request: 'pull request', short: 'PR' };
-export const mergeRequestTerms: ForgeTerms = { request: 'merge request', short: 'MR' };
+/** The error code for a forge's answer: refused (a maintainer must act) or failed (try again). */
+export function forgeErrorCode(status: number | undefined): 'forge-refused' | 'forge-failed' {
+  return status !== undefined && [401, 403, 404, 409, 422].includes(status)
+    ? 'forge-refused'
+    : 'forge-failed';
+}
+
+export const pullRequestTerms: ForgeTerms = { request: 'pull request', short: 'PR', sigil: '#' };
+export const mergeRequestTerms: ForgeTerms = { request: 'merge request', short: 'MR', sigil: '!' };
+
+/** "pull request #3", "merge request !3". */
+export function requestReference(terms: ForgeTerms, number: number, short = false): string {
+  return `${short ? terms.short : terms.request} ${terms.sigil ?? '#'}${number}`;
+}
 
 /**
  * One open review comment on a request, as the forge returned it. Untrusted text: it goes to
@@ -73,7 +88,10 @@ export class GitHubProvider implements PullRequestProvider {
   private readonly owner: string;
   private readonly repo: string;
 
-  constructor(fullName: string, options: { token: string | undefined; apiUrl: string | undefined }) {
+  constructor(
+    private readonly fullName: string,
+    private readonly options: { token: string | undefined; apiUrl: string | undefined },
+  ) {
     [this.owner, this.repo] = fullName.split('/') as [string, string];
     this.octokit = new Octokit({
       auth: options.token,
@@ -125,12 +143,86 @@ export class GitHubProvider implements PullRequestProvider {
     return data.draft ? 'draft' : 'open';
   }
 
-  async reviewComments(_number: number): Promise<ReviewComment[]> {
-    return []; // TODO(forges): pulls.listReviewComments + issues.listComments
+  /**
+   * Inline review comments (`GET /repos/{owner}/{repo}/pulls/{n}/comments`,
+   * https://docs.github.com/en/rest/pulls/comments#list-review-comments-on-a-pull-request) and
+   * conversation comments (`GET /repos/{owner}/{repo}/issues/{n}/comments`,
+   * https://docs.github.com/en/rest/issues/comments#list-issue-comments), oldest first, without
+   * the PR author's own (shipmate opened it). REST has no "resolved" flag (only GraphQL's
+   * review threads do), so an inline comment whose line is gone from the diff (`line` and
+   * `position` null: outdated, https://docs.github.com/en/rest/pulls/comments) counts as handled.
+   */
+  async reviewComments(number: number): Promise<ReviewComment[]> {
+    const where = { owner: this.owner, repo: this.repo };
+    const { data: pull } = await this.call(() => this.octokit.pulls.get({ ...where, pull_number: number }));
+    const self = pull.user?.login;
+    const [inline, conversation] = await Promise.all([
+      this.call(() =>
+        this.octokit.paginate(this.octokit.pulls.listReviewComments, {
+          ...where,
+          pull_number: number,
+          per_page: 100,
+        }),
+      ),
+      this.call(() =>
+        this.octokit.paginate(this.octokit.issues.listComments, {
+          ...where,
+          issue_number: number,
+          per_page: 100,
+        }),
+      ),
+    ]);
+    const comments = [
+      ...inline
+        .filter((comment) => comment.line != null || comment.position != null)
+        .map((comment) => ({
+          at: comment.created_at,
+          author: comment.user?.login ?? 'someone',
+          body: comment.body,
+          path: comment.path,
+          line: comment.line ?? comment.original_line ?? undefined,
+          url: comment.html_url,
+        })),
+      ...conversation.map((comment) => ({
+        at: comment.created_at,
+        author: comment.user?.login ?? 'someone',
+        body: comment.body ?? '',
+        path: undefined,
+        line: undefined,
+        url: comment.html_url,
+      })),
+    ];
+    return comments
+      .filter((comment) => comment.author !== self && comment.body.trim() !== '')
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .map(({ at: _at, path, line, url, ...rest }) => ({
+        ...rest,
+        ...(path ? { path } : {}),
+        ...(line ? { line } : {}),
+        ...(url ? { url } : {}),
+      }));
   }
 
-  async checkAccess(_signal?: AbortSignal): Promise<ForgeAccess> {
-    return { ok: true, canPush: undefined }; // TODO(forges): through checkGitHubAccess
+  /** `GET /repos/{owner}/{repo}` with the token (forge-doctor.ts): reachable, and may it push. */
+  async checkAccess(signal?: AbortSignal): Promise<ForgeAccess> {
+    const token = this.options.token;
+    if (!token) {
+      return {
+        ok: false,
+        status: undefined,
+        message: 'GITHUB_TOKEN is not set',
+        fix: 'set GITHUB_TOKEN (a fine-grained token with Contents and Pull requests read & write)',
+      };
+    }
+    const access = await checkGitHubAccess({
+      token,
+      apiUrl: this.options.apiUrl,
+      repo: this.fullName,
+      ...(signal ? { signal } : {}),
+    });
+    return access.ok
+      ? { ok: true, canPush: access.canPush }
+      : { ok: false, status: access.status, message: access.message, fix: access.fix };
   }
 
   /** Octokit errors become one plain sentence; the token never appears in it. */
@@ -145,25 +237,51 @@ export class GitHubProvider implements PullRequestProvider {
       const reason = [detail?.message, ...(detail?.errors ?? []).map((item) => item.message)]
         .filter(Boolean)
         .join(': ');
-      const sentence =
-        status === 401
-          ? 'GitHub rejected the token (401); check GITHUB_TOKEN'
-          : status === 403
-            ? `GitHub refused the request (403${reason ? `: ${reason}` : ''}); the token may lack permission or be rate limited`
-            : status === 404
-              ? `GitHub does not know ${this.owner}/${this.repo} (404), or the token cannot see it`
-              : status === 422
-                ? `GitHub did not accept it (422${reason ? `: ${reason}` : ''})`
-                : status
-                  ? `GitHub answered HTTP ${status}`
-                  : 'GitHub could not be reached';
-      throw new ProviderError('github-failed', `github request failed: ${status ?? 'network'} ${reason}`, {
-        cause: error,
-        userMessage: `${sentence}.`,
-        fields: { status },
-      });
+      const headers = (error as { response?: { headers?: Record<string, string | undefined> } }).response
+        ?.headers;
+      const sentence = gitHubSentence(this.fullName, status, reason, headers);
+      throw new ProviderError(
+        forgeErrorCode(status),
+        `github request failed: ${status ?? 'network'} ${reason}`,
+        {
+          cause: error,
+          userMessage: `${sentence}.`,
+          fields: { status },
+        },
+      );
     }
   }
+}
+
+/**
+ * What GitHub's status means for the team (https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api):
+ * 401 a bad token; 403 or 429 with `x-ratelimit-remaining: 0` the rate limit
+ * (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit),
+ * else a token without the permission; 404 a repository the token cannot see; 422 a refusal.
+ */
+function gitHubSentence(
+  repo: string,
+  status: number | undefined,
+  reason: string,
+  headers: Record<string, string | undefined> | undefined,
+): string {
+  const said = reason ? `: ${reason}` : '';
+  const limited = headers?.['x-ratelimit-remaining'] === '0' || /rate limit/i.test(reason);
+  if (status === 401) return 'GitHub rejected the token (401); check GITHUB_TOKEN';
+  if ((status === 403 || status === 429) && limited) {
+    const reset = Number(headers?.['x-ratelimit-reset']);
+    const when =
+      Number.isFinite(reset) && reset > 0
+        ? ` after ${new Date(reset * 1000).toISOString().slice(11, 16)} UTC`
+        : ' later';
+    return `GitHub refused the request (${status}${said}); its API rate limit is used up: try again${when}`;
+  }
+  if (status === 403)
+    return `GitHub refused the request (403${said}); GITHUB_TOKEN lacks permission on ${repo}: give it Contents and Pull requests read & write`;
+  if (status === 404)
+    return `GitHub does not know ${repo} (404), or GITHUB_TOKEN cannot see it: check \`github:\` in the config and the token's repository access`;
+  if (status === 422) return `GitHub did not accept it (422${said})`;
+  return status ? `GitHub answered HTTP ${status}` : 'GitHub could not be reached';
 }
 
 /** No code host API: the branch is pushed and people open the PR in their host's UI. */

@@ -6,8 +6,15 @@ import type { Scrubber } from '../scrub-secrets.js';
 import { runHostGit } from '../workspace/host-git.js';
 import type { Workspace } from '../workspace/types.js';
 import type { ChangeRecord, ChangeStore } from './change-store.js';
+import { forgeNames, forgeOf } from './forge-of.js';
 import { pushBranch } from './git-commands.js';
-import type { PullRequestProvider } from './providers.js';
+import type { ProviderFor } from './provider-for.js';
+import {
+  type ForgeTerms,
+  type PullRequestProvider,
+  pullRequestTerms,
+  requestReference,
+} from './providers.js';
 import { takeOverLine } from './summary.js';
 
 type ResolvedRepo = RepoConfig & { defaultBranch: string };
@@ -18,11 +25,16 @@ export interface PublishDeps {
   history: ThreadHistory;
   changes: ChangeStore;
   resolveRepo: (name: string) => Promise<ResolvedRepo | undefined>;
-  providerFor: (repo: RepoConfig) => PullRequestProvider;
+  providerFor: ProviderFor;
   scrub: Scrubber;
 }
 
-export const writersOnly = 'Only people listed in `access.writers` can push or open pull requests.';
+export const writersOnly = writersOnlyFor(pullRequestTerms);
+
+/** The writers-only sentence in the forge's words ("… or open merge requests"). */
+export function writersOnlyFor(terms: ForgeTerms): string {
+  return `Only people listed in \`access.writers\` can push or open ${terms.request}s.`;
+}
 
 /**
  * Open PR, Push branch and the open_pull_request tool all end here: re-check the writer
@@ -36,8 +48,11 @@ export async function publishChange(
   userId: string,
   options: { pushOnly?: boolean } = {},
 ): Promise<string> {
-  if (!isWriter(deps.config, userId)) return writersOnly;
   const change = deps.changes.get(jobId);
+  if (!isWriter(deps.config, userId)) {
+    const named = change ? deps.config.repos.find((candidate) => candidate.name === change.repo) : undefined;
+    return writersOnlyFor(named ? deps.providerFor(named).terms : pullRequestTerms);
+  }
   if (!change) return 'I could not find that change any more; ask me again.';
   if (change.state === 'discarded') return 'That change was discarded; ask me again if you still want it.';
   const repo = await deps.resolveRepo(change.repo);
@@ -59,22 +74,42 @@ export async function publishChange(
     ])
   ).trim();
   if (ahead === '0') return 'There is nothing to push: the change has no commits.';
+  const forge = forgeOf(repo);
   await pushBranch({
     hostRepo: workspace.hostRepo,
     url: repo.url,
     branch: change.branch,
     prefix: deps.config.git.branchPrefix,
     defaultBranch: repo.defaultBranch,
-    token: repo.github ? deps.config.github.token : undefined,
+    token: forge ? deps.config[forge.kind].token : undefined,
+    forge: forge?.kind,
   });
-  if (options.pushOnly || !repo.github) {
+  if (options.pushOnly || !forge) {
     deps.changes.markOpened(jobId, undefined, undefined, 'pushed');
-    const hint = repo.github
+    const hint = forge
       ? ''
-      : ' No GitHub repository is configured, so open a pull request in your code host’s UI.';
+      : ' No forge (`github:`, `gitlab:`, `gitea:` or `bitbucket:`) is configured for this repository, so open the pull request in your code host’s UI.';
     return `Pushed branch \`${change.branch}\` to origin.${hint}\n\n${takeOverLine(change.branch, true)}`;
   }
-  return openOrUpdate(deps, repo, change);
+  // Pushed: from here a failure must say so, with the branch, so nothing is half-done unsaid.
+  const provider = deps.providerFor(repo);
+  return openOrUpdate(deps, provider, repo, change).catch((error: unknown) => {
+    throw pushedButNoRequest(error, provider, forgeNames[forge.kind], change.branch);
+  });
+}
+
+/** The branch is on the remote but the forge did not open or update the request: say both. */
+function pushedButNoRequest(error: unknown, provider: PullRequestProvider, forge: string, branch: string) {
+  const said = (error as { userMessage?: string }).userMessage ?? `${forge} did not answer.`;
+  return new ProviderError(
+    (error as { code?: ProviderError['code'] }).code ?? 'push-failed',
+    `pushed ${branch}, but the ${provider.terms.request} failed`,
+    {
+      cause: error,
+      userMessage: `I pushed branch \`${branch}\`, but ${forge} did not open or update the ${provider.terms.request}: ${said}`,
+      fields: { branch },
+    },
+  );
 }
 
 /** Commits the tree the change's summary showed, on the commit it was staged on. */
@@ -110,8 +145,13 @@ async function commitPending(deps: PublishDeps, workspace: Workspace, change: Ch
 }
 
 /** One PR per thread: the stored one, else an open PR for the branch (a retry), else a new one. */
-async function openOrUpdate(deps: PublishDeps, repo: ResolvedRepo, change: ChangeRecord): Promise<string> {
-  const provider = deps.providerFor(repo);
+async function openOrUpdate(
+  deps: PublishDeps,
+  provider: PullRequestProvider,
+  repo: ResolvedRepo,
+  change: ChangeRecord,
+): Promise<string> {
+  const terms = provider.terms;
   const permalink = await deps.history.permalink(change.channel, change.threadTs);
   const link = permalink ? `[the Slack thread](${permalink})` : 'Slack';
   const body = deps.scrub(`${change.summary}\n\n---\nRequested in ${link}. Opened by shipmate.`);
@@ -124,7 +164,7 @@ async function openOrUpdate(deps: PublishDeps, repo: ResolvedRepo, change: Chang
     await provider.update(existing.number, { title: change.title, body });
     if (labels.length > 0) await provider.addLabels(existing.number, labels);
     deps.changes.markOpened(change.jobId, existing.number, existing.url, 'opened');
-    return `Pushed to \`${change.branch}\` and updated pull request #${existing.number}: ${existing.url}${labelled(labels)}`;
+    return `Pushed to \`${change.branch}\` and updated ${requestReference(terms, existing.number)}: ${existing.url}${labelled(labels)}`;
   }
   const opened = await provider.open({
     title: change.title,
@@ -134,11 +174,11 @@ async function openOrUpdate(deps: PublishDeps, repo: ResolvedRepo, change: Chang
     draft: deps.config.pullRequests.draft,
   });
   if (!opened)
-    return `Pushed branch \`${change.branch}\` to origin; open a pull request in your code host’s UI.`;
+    return `Pushed branch \`${change.branch}\` to origin; open a ${terms.request} in your code host’s UI.`;
   deps.changes.markOpened(change.jobId, opened.number, opened.url, 'opened');
   if (labels.length > 0) await provider.addLabels(opened.number, labels);
   const draft = deps.config.pullRequests.draft ? 'draft ' : '';
-  return `Opened ${draft}pull request #${opened.number}: ${opened.url}${labelled(labels)}\n\n${takeOverLine(change.branch, true)}`;
+  return `Opened ${draft}${requestReference(terms, opened.number)}: ${opened.url}${labelled(labels)}\n\n${takeOverLine(change.branch, true)}`;
 }
 
 function labelled(labels: string[]): string {

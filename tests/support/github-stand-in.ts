@@ -54,6 +54,24 @@ export interface StoredComment {
   issueNumber: number;
   id: number;
   body: string;
+  /** Who wrote it; the bot's login when shipmate posted it. */
+  author?: string;
+  createdAt?: string;
+}
+
+/** An inline review comment on a PR's diff (what a reviewer left on a line). */
+export interface StoredReviewComment {
+  repo: string;
+  pullNumber: number;
+  id: number;
+  author: string;
+  body: string;
+  path: string;
+  /** The line in the file; null once the comment is outdated (its line left the diff). */
+  line: number | null;
+  originalLine: number;
+  inReplyTo?: number;
+  createdAt: string;
 }
 
 export interface RecordedGitHubRequest {
@@ -79,12 +97,13 @@ interface InjectedError {
   remaining: number;
 }
 
-type RouteResult = [status: number, body: unknown];
+type RouteResult = [status: number, body: unknown, headers?: Record<string, string>];
 type Json = Record<string, unknown>;
 
 export class GitHubStandIn {
   readonly pulls: StoredPull[] = [];
   readonly comments: StoredComment[] = [];
+  readonly reviewComments: StoredReviewComment[] = [];
   readonly requests: RecordedGitHubRequest[] = [];
   private readonly repos = new Map<string, StoredRepo>();
   private readonly errors: InjectedError[] = [];
@@ -170,10 +189,59 @@ export class GitHubStandIn {
     return this;
   }
 
+  /**
+   * A reviewer's inline comment on `path:line` of PR `number` (as if left in the "Files changed"
+   * tab); `outdated` leaves `line` and `position` null, as GitHub does once the line left the diff.
+   */
+  addReviewComment(
+    number: number,
+    comment: {
+      author: string;
+      body: string;
+      path: string;
+      line: number;
+      outdated?: boolean;
+      inReplyTo?: number;
+    },
+    repo?: string,
+  ): StoredReviewComment {
+    const pull = this.pull(number, repo);
+    const stored: StoredReviewComment = {
+      repo: pull.repo,
+      pullNumber: pull.number,
+      id: 5000 + this.reviewComments.length + 1,
+      author: comment.author,
+      body: comment.body,
+      path: comment.path,
+      line: comment.outdated ? null : comment.line,
+      originalLine: comment.line,
+      ...(comment.inReplyTo ? { inReplyTo: comment.inReplyTo } : {}),
+      createdAt: this.timestamp(),
+    };
+    this.reviewComments.push(stored);
+    return stored;
+  }
+
+  /** A comment in the PR's conversation tab, by `author` (GitHub stores it as an issue comment). */
+  addIssueComment(number: number, comment: { author: string; body: string }, repo?: string): StoredComment {
+    const pull = this.pull(number, repo);
+    const stored: StoredComment = {
+      repo: pull.repo,
+      issueNumber: pull.number,
+      id: this.comments.length + 1,
+      body: comment.body,
+      author: comment.author,
+      createdAt: this.timestamp(),
+    };
+    this.comments.push(stored);
+    return stored;
+  }
+
   /** Forgets PRs, comments, requests and injected errors; registered repositories stay. */
   reset(): void {
     this.pulls.length = 0;
     this.comments.length = 0;
+    this.reviewComments.length = 0;
     this.requests.length = 0;
     this.errors.length = 0;
     this.issueCounters.clear();
@@ -217,8 +285,8 @@ export class GitHubStandIn {
       sendJson(response, 400, { message: 'Problems parsing JSON' });
       return;
     }
-    const [status, result] = this.route(method, path, query, (body ?? {}) as Json);
-    sendJson(response, status, result);
+    const [status, result, headers] = this.route(method, path, query, (body ?? {}) as Json);
+    sendJson(response, status, result, headers);
   }
 
   private route(method: string, path: string, query: Record<string, string>, body: Json): RouteResult {
@@ -236,6 +304,30 @@ export class GitHubStandIn {
       if (!pull) return notFound();
       if (method === 'GET') return [200, this.pullJson(pull)];
       if (method === 'PATCH') return this.updatePull(pull, body);
+    }
+    const reviewMatch = /^\/pulls\/(\d+)\/comments$/.exec(rest);
+    if (reviewMatch && method === 'GET') {
+      const pull = this.findPull(repo, Number(reviewMatch[1]));
+      if (!pull) return notFound();
+      return this.page(
+        path,
+        query,
+        this.reviewComments
+          .filter((comment) => comment.repo === pull.repo && comment.pullNumber === pull.number)
+          .map((comment) => this.reviewCommentJson(repo, pull, comment)),
+      );
+    }
+    const listComments = /^\/issues\/(\d+)\/comments$/.exec(rest);
+    if (listComments && method === 'GET') {
+      const pull = this.findPull(repo, Number(listComments[1]));
+      if (!pull) return notFound();
+      return this.page(
+        path,
+        query,
+        this.comments
+          .filter((comment) => comment.repo === pull.repo && comment.issueNumber === pull.number)
+          .map((comment) => this.issueCommentJson(repo, pull, comment)),
+      );
     }
     const issueMatch = /^\/issues\/(\d+)\/(labels|comments)$/.exec(rest);
     if (issueMatch && method === 'POST') {
@@ -336,6 +428,8 @@ export class GitHubStandIn {
       issueNumber: pull.number,
       id: this.comments.length + 1,
       body: body.body,
+      author: this.login,
+      createdAt: this.timestamp(),
     };
     this.comments.push(comment);
     const htmlUrl = `${this.htmlRepoUrl(repo)}/pull/${pull.number}#issuecomment-${comment.id}`;
@@ -344,6 +438,65 @@ export class GitHubStandIn {
       201,
       { id: comment.id, body: comment.body, html_url: htmlUrl, user: { login: this.login }, created_at: at },
     ];
+  }
+
+  /**
+   * One page of a list: `per_page` (default 30, at most 100) and `page` (from 1), with a `Link`
+   * header naming the next page while there is one, which Octokit's paginate follows
+   * (https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api).
+   */
+  private page(path: string, query: Record<string, string>, items: unknown[]): RouteResult {
+    const perPage = Math.min(100, Math.max(1, Number(query.per_page) || 30));
+    const page = Math.max(1, Number(query.page) || 1);
+    const slice = items.slice((page - 1) * perPage, page * perPage);
+    if (page * perPage >= items.length) return [200, slice];
+    const next = new URLSearchParams({ ...query, per_page: String(perPage), page: String(page + 1) });
+    return [200, slice, { link: `<${this.apiUrl}${path}?${next}>; rel="next"` }];
+  }
+
+  /**
+   * A review comment as `GET /repos/{owner}/{repo}/pulls/{n}/comments` returns it
+   * (https://docs.github.com/en/rest/pulls/comments#list-review-comments-on-a-pull-request):
+   * `line`/`position` null when outdated, `original_line` kept.
+   */
+  private reviewCommentJson(repo: StoredRepo, pull: StoredPull, comment: StoredReviewComment): Json {
+    return {
+      id: comment.id,
+      pull_request_review_id: comment.id + 1000,
+      diff_hunk: '@@ -1,1 +1,1 @@',
+      path: comment.path,
+      position: comment.line,
+      original_position: comment.originalLine,
+      line: comment.line,
+      original_line: comment.originalLine,
+      side: 'RIGHT',
+      commit_id: pull.head.sha,
+      original_commit_id: pull.head.sha,
+      ...(comment.inReplyTo ? { in_reply_to_id: comment.inReplyTo } : {}),
+      user: { login: comment.author, type: 'User' },
+      body: comment.body,
+      created_at: comment.createdAt,
+      updated_at: comment.createdAt,
+      html_url: `${this.htmlRepoUrl(repo)}/pull/${pull.number}#discussion_r${comment.id}`,
+      pull_request_url: `${this.apiUrl}/repos/${pull.repo}/pulls/${pull.number}`,
+    };
+  }
+
+  /** An issue comment as `GET /repos/{owner}/{repo}/issues/{n}/comments` returns it (https://docs.github.com/en/rest/issues/comments#list-issue-comments). */
+  private issueCommentJson(repo: StoredRepo, pull: StoredPull, comment: StoredComment): Json {
+    const at = comment.createdAt ?? pull.created_at;
+    return {
+      id: comment.id,
+      body: comment.body,
+      user: {
+        login: comment.author ?? this.login,
+        type: comment.author && comment.author !== this.login ? 'User' : 'Bot',
+      },
+      created_at: at,
+      updated_at: at,
+      html_url: `${this.htmlRepoUrl(repo)}/pull/${pull.number}#issuecomment-${comment.id}`,
+      issue_url: `${this.apiUrl}/repos/${pull.repo}/issues/${pull.number}`,
+    };
   }
 
   private repoJson(repo: StoredRepo): Json {

@@ -24,8 +24,13 @@ function writeConfig(text: string): string {
 }
 
 describe('configuration', () => {
-  it('accepts the documented example file', () => {
-    const config = loadConfig({ ...slack, SHIPMATE_CONFIG: 'shipmate.example.yaml' });
+  it('accepts the documented example file, with the token its forge needs', () => {
+    expect(() => loadConfig({ ...slack, SHIPMATE_CONFIG: 'shipmate.example.yaml' })).toThrow(/GITHUB_TOKEN/);
+    const config = loadConfig({
+      ...slack,
+      SHIPMATE_CONFIG: 'shipmate.example.yaml',
+      GITHUB_TOKEN: 'ghp_exampletoken0123456789abcdefghij',
+    });
     expect(config.repos[0]?.name).toBe('shop');
     expect(config.digests[0]?.timezone).toBe('Europe/Berlin');
     expect(Object.isFrozen(config.repos)).toBe(true);
