@@ -6,6 +6,7 @@
 import { runAgentContextBench } from './agent-context-bench.js';
 import { runChangeBench } from './change-bench.js';
 import { runSlackBench } from './slack-bench.js';
+import { runSlackNativeBench } from './slack-native-bench.js';
 import { runWorkspaceBench } from './workspace-bench.js';
 
 const benches: Array<[key: string, name: string, run: () => Promise<void>]> = [
@@ -13,6 +14,7 @@ const benches: Array<[key: string, name: string, run: () => Promise<void>]> = [
   ['slack', 'Slack edge and jobs', runSlackBench],
   ['change', 'Change request to pull request', runChangeBench],
   ['agent', 'Agent context and sessions', runAgentContextBench],
+  ['native', 'Task cards and streamed answers', runSlackNativeBench],
 ];
 
 /** Words on the command line that are neither `--options` nor their values. */

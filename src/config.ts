@@ -20,6 +20,36 @@ const allowedDomain = z
     if (why) context.addIssue({ code: 'custom', message: `cannot allow "${entry}": ${why}` });
   });
 
+/** The keys a repo names its forge with; at most one per repo. */
+const forgeKeys = ['github', 'gitlab', 'gitea', 'bitbucket'] as const;
+
+/** Each forge's token and API base variables, read here only. */
+const forgeEnv = {
+  github: {
+    token: 'GITHUB_TOKEN',
+    apiUrl: 'GITHUB_API_URL',
+    scope: 'Contents and Pull requests read & write',
+  },
+  gitlab: {
+    token: 'GITLAB_TOKEN',
+    apiUrl: 'GITLAB_API_URL',
+    scope: 'the api scope, Developer role or higher',
+  },
+  gitea: { token: 'GITEA_TOKEN', apiUrl: 'GITEA_API_URL', scope: 'write:repository and write:issue' },
+  bitbucket: {
+    token: 'BITBUCKET_TOKEN',
+    apiUrl: 'BITBUCKET_API_URL',
+    scope: 'Repositories and Pull requests read & write',
+  },
+} as const;
+
+/** A forge's credentials on the host: the token never leaves the push and the API calls. */
+export interface ForgeCredentials {
+  token: string | undefined;
+  /** The API base of a self-managed instance; undefined = the public service. */
+  apiUrl: string | undefined;
+}
+
 const repoSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, dot, dash or underscore'),
@@ -30,13 +60,35 @@ const repoSchema = z
       .string()
       .regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')
       .optional(),
+    /** A GitLab project: `group/name` or `group/subgroup/…/name`. */
+    gitlab: z
+      .string()
+      .regex(/^[\w.-]+(\/[\w.-]+)+$/, 'must look like group/name or group/subgroup/name')
+      .optional(),
+    gitea: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')
+      .optional(),
+    bitbucket: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'must look like workspace/repo')
+      .optional(),
     checks: z.array(z.string().min(1)).default([]),
     instructions: z.string().optional(),
     allowedDomains: z.array(allowedDomain).default([]),
     allowLifecycleScripts: z.boolean().default(false),
     allowWorkflowChanges: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((repo, context) => {
+    const named = forgeKeys.filter((key) => repo[key] !== undefined);
+    if (named.length <= 1) return;
+    context.addIssue({
+      code: 'custom',
+      path: [named[1] ?? 'github'],
+      message: `name one forge per repository, not ${named.map((key) => `\`${key}:\``).join(' and ')}`,
+    });
+  });
 
 const digestSchema = z
   .object({
@@ -111,6 +163,12 @@ const fileSchema = z
         worktreeIdleHours: z.number().positive().default(72),
         /** Disk a thread's worktree (checkout + git dir) may take; past it, uncommitted work is discarded. Default 2 GiB. */
         maxWorktreeBytes: z.number().int().positive().optional(),
+        /** Largest file shared in a thread that shipmate downloads for the model (default 10 MiB). */
+        maxSharedFileBytes: z.number().int().positive().optional(),
+        /** All files shared for one request together (default 25 MiB). */
+        maxSharedFilesBytesPerJob: z.number().int().positive().optional(),
+        /** Largest image shown to a vision model (default 5 MiB, within common providers' per-image limits); a larger one is only a file. */
+        maxImageBytes: z.number().int().positive().optional(),
       })
       .strict()
       .default({
@@ -172,7 +230,10 @@ export interface Config {
     /** The reviewer, when `review:` names one; its key is SHIPMATE_REVIEW_API_KEY on another server. */
     review: { name: string; baseUrl: string | undefined; apiKey: string | undefined } | undefined;
   };
-  github: { token: string | undefined; apiUrl: string | undefined };
+  github: ForgeCredentials;
+  gitlab: ForgeCredentials;
+  gitea: ForgeCredentials;
+  bitbucket: ForgeCredentials;
   dataDir: string;
   configFile: string | undefined;
   repos: RepoConfig[];
@@ -218,10 +279,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     names.add(repo.name);
   }
 
-  for (const url of [env.SLACK_API_URL, env.OPENAI_BASE_URL, env.GITHUB_API_URL]) {
-    if (url && !/^https?:\/\//.test(url))
-      problems.push(`${nameOfUrl(env, url)} must be an http(s) URL (got "${url}").`);
+  const urlNames = [
+    'SLACK_API_URL',
+    'OPENAI_BASE_URL',
+    ...Object.values(forgeEnv).map((names) => names.apiUrl),
+  ];
+  for (const name of urlNames) {
+    const url = env[name];
+    if (url && !/^https?:\/\//.test(url)) problems.push(`${name} must be an http(s) URL (got "${url}").`);
   }
+  problems.push(...missingForgeTokens(env, repos, configFile));
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -250,7 +317,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
           }
         : undefined,
     },
-    github: { token: env.GITHUB_TOKEN || undefined, apiUrl: env.GITHUB_API_URL || undefined },
+    github: forgeCredentials(env, 'github'),
+    gitlab: forgeCredentials(env, 'gitlab'),
+    gitea: forgeCredentials(env, 'gitea'),
+    bitbucket: forgeCredentials(env, 'bitbucket'),
     dataDir: resolve(env.SHIPMATE_DATA_DIR || './.shipmate'),
     configFile,
     repos,
@@ -270,7 +340,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       slack.signingSecret,
       slack.appToken,
       apiKey,
-      env.GITHUB_TOKEN,
+      ...Object.values(forgeEnv).map((names) => env[names.token]),
       env.SHIPMATE_REVIEW_API_KEY,
     ].filter((value): value is string => typeof value === 'string' && value.length >= 8),
   };
@@ -386,10 +456,23 @@ function modelSettings(file: FileConfig): Record<string, ModelSettings> {
   return settings;
 }
 
-function nameOfUrl(env: Env, url: string): string {
-  if (env.SLACK_API_URL === url) return 'SLACK_API_URL';
-  if (env.OPENAI_BASE_URL === url) return 'OPENAI_BASE_URL';
-  return 'GITHUB_API_URL';
+function forgeCredentials(env: Env, kind: keyof typeof forgeEnv): ForgeCredentials {
+  return { token: env[forgeEnv[kind].token] || undefined, apiUrl: env[forgeEnv[kind].apiUrl] || undefined };
+}
+
+/**
+ * A repo that names a forge needs that forge's token: without it no push and no request can
+ * work, so start-up stops with one line per variable (the same for all four forges).
+ */
+function missingForgeTokens(env: Env, repos: readonly RepoConfig[], file: string | undefined): string[] {
+  return forgeKeys.flatMap((kind) => {
+    const names = forgeEnv[kind];
+    const using = repos.filter((repo) => repo[kind] !== undefined).map((repo) => repo.name);
+    if (using.length === 0 || env[names.token]) return [];
+    return [
+      `${names.token} is not set, but ${using.join(', ')} ${using.length === 1 ? 'names' : 'name'} a \`${kind}:\` repository${where(file)}: set ${names.token} to a token with ${names.scope}.`,
+    ];
+  });
 }
 
 function where(file: string | undefined): string {

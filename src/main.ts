@@ -7,7 +7,7 @@ import { ConfigError } from './errors.js';
 import { ChangeStore } from './forge/change-store.js';
 import { createForgeRoom } from './forge/forge-room.js';
 import { createActionHandler, createViewHandler } from './handlers/action-handler.js';
-import { createMessageHandler } from './handlers/message-handler.js';
+import { createMessageHandler, createStopHandler } from './handlers/message-handler.js';
 import { createCommandJob } from './jobs/command-job.js';
 import type { JobHandlers } from './jobs/ports.js';
 import { gatherRooms } from './jobs/room.js';
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       onMessage: createMessageHandler({ queue, pool, threads, notifier, log, botUserId: edge.botUserId }),
       onAction: createActionHandler({ queue, pool, notifier, log, routes: rooms.actions }),
       onViewSubmission: createViewHandler({ routes: rooms.views, log }),
+      onSessionStopped: createStopHandler({ queue, pool, notifier, log }),
     });
   } catch (error) {
     exitOnStartFailure(log, error, config);
@@ -152,6 +153,9 @@ function buildRooms(services: Services) {
     resolveDefaultBranch,
     toolSources: gatherRooms([forge, scripts, permissions]).tools,
     changeFlow: forge.changeFlow,
+    fileLinks: forge.fileLinks,
+    briefing: forge.briefing,
+    threadFiles: services.threadFiles,
     permissions: permissions.gate,
     answerActions: (jobId, toolCalls, hints) => scripts.proposeScriptAction(jobId, toolCalls, hints),
     log,

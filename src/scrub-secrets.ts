@@ -175,6 +175,17 @@ interface Needle {
   base64: Uint8Array | null;
 }
 
+/**
+ * How many characters (not counting whitespace and invisible ones, which matching ignores) one
+ * match can span at most: a token shape, or a configured secret written as percent-escapes
+ * (three characters for each), hex (two) or base64. A streamed answer holds back this much
+ * behind its newest text (src/slack/stream-window.ts).
+ */
+export function scrubReach(secrets: readonly string[] = []): number {
+  const longest = Math.max(0, ...secrets.map((secret) => secret.length));
+  return Math.max(200, 3 * longest + 16);
+}
+
 export function createScrubber(secrets: readonly string[] = []): Scrubber {
   const literals = [...new Set(secrets.filter((secret) => secret.length >= 8))];
   const exact = literals.map((text) => ({ text, base64: null }));

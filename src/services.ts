@@ -9,8 +9,10 @@ import { WorkerPool } from './jobs/worker-pool.js';
 import type { Logger } from './log.js';
 import { sandboxOptionsFor } from './sandbox-options.js';
 import type { Scrubber } from './scrub-secrets.js';
+import { scrubReach } from './scrub-secrets.js';
 import { startPlayground } from './slack/playground/playground.js';
 import { createSlackEdge } from './slack/slack-app.js';
+import { SlackThreadFiles } from './slack/slack-files.js';
 import { createSlackNotifier } from './slack/slack-notifier.js';
 import { SlackThreadHistory } from './slack/slack-thread-history.js';
 import { openDatabase } from './storage/database.js';
@@ -38,7 +40,7 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     apiUrl: playground?.apiUrl ?? config.slack.apiUrl,
     log,
   });
-  const notifier = createSlackNotifier(edge, scrub, log);
+  const notifier = createSlackNotifier(edge, scrub, log, { holdBack: scrubReach(config.secrets) });
   const pool = new WorkerPool({ queue, notifier, concurrency: config.concurrency, log });
 
   const sandbox = await SandboxRunner.create(sandboxOptionsFor(config, log));
@@ -101,6 +103,13 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     worktrees,
     workspaces,
     history: new SlackThreadHistory(edge.client, edge.botUserId, log),
+    /** Files shared in threads: downloaded with the bot token from Slack's file host only. */
+    threadFiles: new SlackThreadFiles({
+      client: edge.client,
+      botToken: playground?.botToken ?? config.slack.botToken,
+      apiUrl: playground?.apiUrl ?? config.slack.apiUrl,
+      log,
+    }),
     model,
     reviewer,
     resolveDefaultBranch,

@@ -1,15 +1,26 @@
 import type { Config, RepoConfig } from '../config.js';
 import type { JobOf } from '../jobs/job-kinds.js';
-import type { JobHandler, ThreadHistory } from '../jobs/ports.js';
+import type { JobHandler, ThreadFiles, ThreadHistory } from '../jobs/ports.js';
 import type { ThreadStore } from '../jobs/thread-store.js';
 import type { PermissionQuestion, ToolContext, ToolSource, WorkspaceProvider } from '../jobs/tools.js';
 import { sandboxEnvFor } from '../workspace/command-env.js';
 import { modeSwitchButton } from './agent-actions.js';
+import { fileNotes, filesToRead, noAttachments, prepareAttachments } from './attachments.js';
+import { linkCitations } from './citations.js';
+import { visibleSoFar } from './model/normalize.js';
 import type { ModelClient } from './model-client.js';
-import type { AnswerActions, ChangeFlow, GrantedAccess, PermissionGate, ResolvedRepo } from './ports.js';
+import type {
+  AnswerActions,
+  ChangeFlow,
+  FileLinks,
+  GrantedAccess,
+  PermissionGate,
+  RequestBriefing,
+  ResolvedRepo,
+} from './ports.js';
 import type { SessionStore } from './session-store.js';
 import { assembleTools, roomContext } from './steps/assemble-tools.js';
-import { decorateAnswer, githubWebUrl } from './steps/decorate-answer.js';
+import { decorateAnswer } from './steps/decorate-answer.js';
 import { toOutcome } from './steps/outcome.js';
 import { type ResolvedRequest, type ResolveRequestDeps, resolveRequest } from './steps/resolve-request.js';
 import { runTheAgent } from './steps/run-the-agent.js';
@@ -29,6 +40,12 @@ export interface AgentJobDeps extends ResolveRequestDeps {
   changeFlow?: ChangeFlow | undefined;
   permissions?: PermissionGate | undefined;
   answerActions?: AnswerActions | undefined;
+  /** Citation links on the repo's forge (src/forge/). */
+  fileLinks?: FileLinks | undefined;
+  /** Untrusted material for the request, such as the PR's review comments (src/forge/). */
+  briefing?: RequestBriefing | undefined;
+  /** Files shared in the thread (src/slack/); without it they are not read. */
+  threadFiles?: ThreadFiles | undefined;
   clock?: () => number;
 }
 
@@ -53,9 +70,37 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
 
     const switchTo = modeSwitchButton(job.id, request.mode === 'change' ? 'question' : 'change');
     const headline = modeLine(request);
-    context.progress(`${headline} Preparing a fresh checkout…`, [switchTo]);
+    // The mode line titles the job's task cards (and leads the status line where Slack cannot stream).
+    context.plan?.(headline);
+    context.progress('Preparing a fresh checkout…', [switchTo]);
     const { repo, workspace, thread, askerName, session } = await openCheckout(deps, job, request);
     const access = deps.permissions ? await deps.permissions.prepare(job, repo.name) : nothingGranted;
+    const material = deps.briefing
+      ? await deps.briefing({
+          channel: job.channel,
+          threadTs: job.threadTs,
+          repo,
+          request: request.request,
+          mode: request.mode,
+        })
+      : [];
+
+    const wanted = deps.threadFiles ? filesToRead(thread, session?.lastTs, job.payload.files) : [];
+    if (wanted.length > 0) context.progress('Reading the shared files…', [switchTo]);
+    const attachments =
+      deps.threadFiles && wanted.length > 0
+        ? await prepareAttachments(
+            {
+              files: deps.threadFiles,
+              workspace,
+              limits: deps.config.limits,
+              vision: deps.model.profile.vision,
+              signal: context.signal,
+              log: context.log,
+            },
+            wanted,
+          )
+        : noAttachments;
 
     const scope = { userId: job.userId, repo: repo.name, channel: job.channel, threadTs: job.threadTs };
     const tools = assembleTools(request, { ...scope, jobId: job.id }, deps.toolSources);
@@ -67,7 +112,8 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
       userId: job.userId,
       signal: context.signal,
       log: context.log,
-      progress: (text) => context.progress(`${headline} ${text}`, [switchTo]),
+      progress: (text) => context.progress(text, [switchTo]),
+      ...(context.step ? { step: context.step } : {}),
       commands: {
         timeoutMs: deps.config.limits.commandTimeoutSeconds * 1000,
         env: sandboxEnvFor(repo),
@@ -78,6 +124,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
       },
       reportBlocked: (sentence) => blocked.add(sentence),
     };
+    const citing = { commit: workspace.baseCommit, link: deps.fileLinks?.(repo) };
     const ran = await runTheAgent(
       { config: deps.config, model: deps.model, usage: deps.usage, sessions: deps.sessions, clock },
       {
@@ -94,19 +141,28 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
           ...roomContext(deps.toolSources, { repo: repo.name, request: request.request }),
         ],
         toolContext,
+        material,
+        attachments,
+        // A question's (or a plan's) answer streams as it is written; a change ends in its summary.
+        ...(context.answer && (request.mode === 'question' || request.planning)
+          ? { onText: streamAnswer(context.answer, (text) => linkCitations(text, citing)) }
+          : {}),
       },
       started,
     );
-    const answer = decorateAnswer({
+    const decorated = decorateAnswer({
+      streamed: Boolean(context.answer) && (request.mode === 'question' || request.planning),
       run: ran.run,
       blocked: [...blocked],
       repo,
-      commit: workspace.baseCommit,
-      webUrl: githubWebUrl(deps.config.github.apiUrl),
+      commit: citing.commit,
+      link: citing.link,
       model: deps.model.model,
       cost: ran.cost,
       durationMs: ran.durationMs,
     });
+    // What could not be read of the shared files, under the answer like the sandbox's notes.
+    const answer = { ...decorated, markdown: decorated.markdown + fileNotes(attachments.notes) };
     const extra = deps.answerActions?.(job.id, ran.run.toolCalls, {
       request: request.request,
       channel: job.channel,
@@ -130,6 +186,25 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
         workspace,
       },
     });
+  };
+}
+
+/**
+ * Each step's text as it streams, joined as `said` joins them, shown as far as it may be
+ * (no thinking, no tool call written as text) and with citations linked, whole each time.
+ */
+function streamAnswer(
+  show: (text: string) => void,
+  link: (text: string) => string,
+): (delta: string, step: number) => void {
+  const steps = new Map<number, string>();
+  return (delta, step) => {
+    steps.set(step, (steps.get(step) ?? '') + delta);
+    const visible = [...steps.values()]
+      .map((text) => visibleSoFar(text).trim())
+      .filter(Boolean)
+      .join('\n\n');
+    if (visible) show(link(visible));
   };
 }
 

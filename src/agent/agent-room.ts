@@ -2,7 +2,7 @@ import type { Config, RepoConfig } from '../config.js';
 import { routeTable } from '../jobs/actions.js';
 import { copyOf } from '../jobs/job-kinds.js';
 import type { JobQueue } from '../jobs/job-queue.js';
-import type { ThreadHistory } from '../jobs/ports.js';
+import type { ThreadFiles, ThreadHistory } from '../jobs/ports.js';
 import type { Room } from '../jobs/room.js';
 import type { ThreadStore } from '../jobs/thread-store.js';
 import type { ToolSource, WorkspaceProvider } from '../jobs/tools.js';
@@ -13,7 +13,7 @@ import { modeSwitchAction } from './agent-actions.js';
 import { createAgentJob } from './agent-job.js';
 import { createBudgetCommand } from './budget-command.js';
 import type { ModelClient } from './model-client.js';
-import type { AnswerActions, ChangeFlow, PermissionGate } from './ports.js';
+import type { AnswerActions, ChangeFlow, FileLinks, PermissionGate, RequestBriefing } from './ports.js';
 import { SessionStore } from './session-store.js';
 import { UsageStore } from './usage-store.js';
 
@@ -32,6 +32,10 @@ export interface AgentRoomDeps {
   changeFlow?: ChangeFlow | undefined;
   permissions?: PermissionGate | undefined;
   answerActions?: AnswerActions | undefined;
+  fileLinks?: FileLinks | undefined;
+  briefing?: RequestBriefing | undefined;
+  /** Files shared in the thread (src/slack/slack-files.ts). */
+  threadFiles?: ThreadFiles | undefined;
   log: Logger;
 }
 

@@ -28,6 +28,33 @@ export interface ChangeFlow {
   finish(input: ChangeInput & { answer: string }): Promise<Reply>;
 }
 
+/** A link to lines of a file at a commit, on the repository's forge (`end` for a range). */
+export type FileLink = (commit: string, path: string, start: number, end?: number) => string;
+
+/** The file links of a repo's forge, for citations; undefined when it names none. Implemented by src/forge/. */
+export type FileLinks = (repo: ResolvedRepo) => FileLink | undefined;
+
+/**
+ * Untrusted material another room has for one request (the open review comments of the
+ * thread's pull request). The model sees it as information, quoted and labelled, like the
+ * thread's messages: never as instructions.
+ */
+export interface RequestMaterial {
+  /** What it is and who wrote it, said by shipmate ("Open review comments on pull request #3 …"). */
+  heading: string;
+  /** One entry each: `label` is shipmate's (author, file:line), `text` is theirs. */
+  entries: Array<{ label: string; text: string }>;
+}
+
+/** Material for one request, or none. A failure the team can fix throws an AppError with a userMessage. Implemented by src/forge/. */
+export type RequestBriefing = (input: {
+  channel: string;
+  threadTs: string;
+  repo: ResolvedRepo;
+  request: string;
+  mode: 'question' | 'change';
+}) => Promise<RequestMaterial[]>;
+
 /** What earlier answers allow this job, and how to tell the model. */
 export interface GrantedAccess {
   /** Hosts this job's commands may reach beyond the process-wide allowlist. */

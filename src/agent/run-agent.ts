@@ -28,6 +28,8 @@ export interface AgentUsage {
 
 export interface AgentRun {
   answer: string;
+  /** Everything the model said to the asker this turn: each step's text, then the answer. */
+  said: string;
   steps: number;
   usage: AgentUsage;
   /** Set when a budget ran out before the model finished. */
@@ -54,7 +56,8 @@ export interface RunAgentOptions {
   clock?: () => number;
   /** Saves a tool result too large for the transcript where the model can read it; returns its path. */
   saveOutput?: (text: string) => Promise<string | undefined>;
-  onText?: (delta: string) => void;
+  /** Each piece of answer text as it streams in, with the number of the step it belongs to. */
+  onText?: (delta: string, step: number) => void;
 }
 
 /**
@@ -84,6 +87,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
   const resultBudget = toolResultBudget(plan);
   let stoppedBy: AgentRun['stoppedBy'];
   let steps = 0;
+  const said: string[] = [];
 
   /** Tool calls started while their turn was still streaming, by id. */
   let early = new Map<string, Promise<string>>();
@@ -112,7 +116,10 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
                 },
               }
             : {}),
-          ...(options.onText ? { onText: options.onText } : {}),
+          // The last answer without tools is a step of its own for the text it streams.
+          ...(options.onText
+            ? { onText: (delta: string) => options.onText?.(delta, withTools ? steps : steps + 1) }
+            : {}),
         },
         options.context.signal,
       );
@@ -139,7 +146,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
     stoppedBy = budgetExhausted(options.budget, steps, clock() - started, usage);
     if (stoppedBy) break;
     steps += 1;
-    options.context.progress(steps === 1 ? 'Reading the code…' : 'Thinking…');
+    // The first step reads the code; later ones are the tool calls' own task cards.
+    if (steps === 1 || !options.context.step)
+      options.context.progress(steps === 1 ? 'Reading the code…' : 'Thinking…');
     early = new Map();
     let turn: ModelTurn;
     try {
@@ -150,10 +159,12 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
       throw error;
     }
     addUsage(usage, turn.usage);
+    if (turn.content.trim()) said.push(turn.content.trim());
     if (turn.toolCalls.length === 0) {
       transcript.push({ role: 'assistant', content: turn.content });
       return {
         answer: turn.content,
+        said: said.join('\n\n'),
         steps,
         usage,
         stoppedBy: undefined,
@@ -196,9 +207,11 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentRun> {
   });
   const final = await ask(false);
   addUsage(usage, final.usage);
+  if (final.content.trim()) said.push(final.content.trim());
   transcript.push({ role: 'assistant', content: final.content });
   return {
     answer: final.content,
+    said: said.join('\n\n'),
     steps,
     usage,
     stoppedBy,
@@ -326,17 +339,31 @@ async function runToolCall(
     return `Invalid arguments for ${tool.name}: ${problems.join('; ')}`;
   }
   record.push({ name: tool.name, input: parsed.data });
-  context.progress(tool.progress(parsed.data));
+  const title = tool.progress(parsed.data);
+  const step = context.step?.(title);
+  if (!step) context.progress(title);
   const started = Date.now();
   try {
     const output = await tool.run(parsed.data, context);
     context.log.debug({ tool: tool.name, durationMs: Date.now() - started }, 'tool-finished');
+    step?.done(stepDetail(output));
     return output;
   } catch (error) {
-    if (context.signal.aborted) throw context.signal.reason;
+    if (context.signal.aborted) {
+      step?.failed('Stopped');
+      throw context.signal.reason;
+    }
     context.log.warn({ tool: tool.name, err: error }, 'tool-failed');
+    step?.failed('The tool failed; the model was told why.');
     return `${tool.name} failed: ${describeError(error)}`;
   }
+}
+
+/** The short line under a tool's task card: the first line of what it returned. */
+function stepDetail(output: string): string | undefined {
+  const first = output.split('\n', 1)[0]?.trim() ?? '';
+  if (!first) return undefined;
+  return first.length > 80 ? `${first.slice(0, 79)}…` : first;
 }
 
 function budgetExhausted(

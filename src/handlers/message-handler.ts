@@ -1,5 +1,5 @@
 import type { JobQueue } from '../jobs/job-queue.js';
-import type { Notifier } from '../jobs/ports.js';
+import type { Notifier, ThreadRef } from '../jobs/ports.js';
 import type { ThreadStore } from '../jobs/thread-store.js';
 import { describeCancel, type WorkerPool } from '../jobs/worker-pool.js';
 import type { Logger } from '../log.js';
@@ -41,7 +41,11 @@ export function createMessageHandler(deps: MessageHandlerDeps): (message: Incomi
       : deps.queue.enqueueForMessage({
           kind: 'agent',
           ...where,
-          payload: { text, channelType: message.channelType },
+          payload: {
+            text,
+            channelType: message.channelType,
+            ...(message.files?.length ? { files: message.files } : {}),
+          },
         });
     if (!job) {
       deps.log.debug({ channel: message.channel, ts: message.ts }, 'message-duplicate');
@@ -82,19 +86,49 @@ async function runInline(
       deps.threads.setQuiet(message.channel, threadTs, false);
       await deps.notifier.reply(thread, { markdown: 'OK, I am following this thread again.' });
       return;
-    case 'cancel': {
-      const active = deps.queue
-        .inThread(message.channel, threadTs)
-        .filter((job) => ['queued', 'running', 'waiting'].includes(job.status));
-      const outcomes = active.map((job) => describeCancel(deps.pool.cancel(job.id)));
-      await deps.notifier.reply(thread, {
-        markdown: outcomes.length > 0 ? outcomes.join(' ') : 'Nothing is running in this thread.',
-      });
+    case 'cancel':
+      await cancelThread(deps, thread);
       return;
-    }
     default:
       await deps.notifier.reply(thread, { markdown: helpText });
   }
+}
+
+/** `cancel`, and Slack's native Stop: every job of the thread that has not finished stops. */
+async function cancelThread(
+  deps: Pick<MessageHandlerDeps, 'queue' | 'pool' | 'notifier'>,
+  thread: ThreadRef,
+): Promise<void> {
+  const active = deps.queue
+    .inThread(thread.channel, thread.threadTs)
+    .filter((job) => ['queued', 'running', 'waiting'].includes(job.status));
+  const outcomes = active.map((job) => describeCancel(deps.pool.cancel(job.id)));
+  await deps.notifier.reply(thread, {
+    markdown: outcomes.length > 0 ? outcomes.join(' ') : 'Nothing is running in this thread.',
+  });
+}
+
+/**
+ * The native Stop of an agent session (`agent_session_stopped`): the same as `cancel`. Slack
+ * stops the streams itself but leaves the session's status to the app
+ * (https://docs.slack.dev/reference/events/agent_session_stopped); the cancelled job's ending
+ * moves it out of `processing`, and so does this when nothing was running.
+ */
+export function createStopHandler(
+  deps: Pick<MessageHandlerDeps, 'queue' | 'pool' | 'notifier' | 'log'>,
+): (stop: { channel: string; threadTs: string; userId: string }) => void {
+  return (stop) => {
+    const thread = { channel: stop.channel, threadTs: stop.threadTs };
+    deps.log.info({ channel: stop.channel, threadTs: stop.threadTs, userId: stop.userId }, 'session-stopped');
+    void (async () => {
+      try {
+        await cancelThread(deps, thread);
+        await deps.notifier.setSession(thread, 'active');
+      } catch (error) {
+        deps.log.warn({ err: error }, 'session-stop-failed');
+      }
+    })();
+  };
 }
 
 /** Defers work until after the ack; a failure is logged, never thrown into Bolt. */

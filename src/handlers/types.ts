@@ -1,4 +1,5 @@
 import type { IncomingAction, IncomingViewSubmission } from '../jobs/actions.js';
+import type { ThreadFile } from '../jobs/job-kinds.js';
 
 /** A Slack message, reduced by src/slack/ to what the handlers need. */
 export interface IncomingMessage {
@@ -12,6 +13,8 @@ export interface IncomingMessage {
   channelType: 'channel' | 'group' | 'im' | 'mpim';
   /** The message mentions the bot (app_mention, or a mention of the bot in the text). */
   mentioned: boolean;
+  /** Files shared with the message (`file_share`). */
+  files?: ThreadFile[];
 }
 
 /** A button click and a modal submission; defined next to the codecs that read their values. */
@@ -22,4 +25,6 @@ export interface InboundHandlers {
   onMessage(message: IncomingMessage): void;
   onAction(action: IncomingAction): void;
   onViewSubmission?(submission: IncomingViewSubmission): void;
+  /** Someone pressed the native Stop of the thread's agent session. */
+  onSessionStopped?(stop: { channel: string; threadTs: string; userId: string }): void;
 }

@@ -31,9 +31,26 @@ export type CommandWord = z.infer<typeof commandWordSchema>;
 const channelType = z.enum(['channel', 'group', 'im', 'mpim']);
 const domains = z.array(z.string());
 
+/**
+ * A file someone shared in the thread, as the Slack room describes it. Every field is the
+ * sharer's (untrusted): the name is not a path, the size and type are claims.
+ */
+export const threadFileSchema = z.object({
+  id: z.string().min(1).max(64),
+  name: z.string().max(1_000),
+  mimetype: z.string().max(200).optional(),
+  filetype: z.string().max(100).optional(),
+  size: z.number().int().nonnegative().optional(),
+  /** Where its bytes are; only src/slack/ fetches it (with the bot token, on Slack's file host only). */
+  url: z.string().max(4_000).optional(),
+});
+export type ThreadFile = z.infer<typeof threadFileSchema>;
+
 export const agentPayloadSchema = z.object({
   /** The message with the mention removed. */
   text: z.string(),
+  /** Files on the message that asked (the thread's other files come with the thread). */
+  files: z.array(threadFileSchema).max(50).optional(),
   channelType: channelType.optional(),
   /** Set by "Treat as a question / change request"; otherwise the request is classified. */
   mode: z.enum(['question', 'change']).optional(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RepoConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { RunOptions, Workspace } from '../workspace/types.js';
+import type { StepHandle } from './ports.js';
 
 /**
  * Tools and what they get. Rooms (agent, scripts, forge, permissions) offer tools; the agent
@@ -26,6 +27,8 @@ export interface ToolContext {
   signal: AbortSignal;
   log: Logger;
   progress(text: string): void;
+  /** A step of its own (a task card) for one tool call, ended by the caller. */
+  step?(title: string): StepHandle;
   /** How this job's commands run: timeout, extra environment, hosts granted to this job. */
   commands: Required<Pick<RunOptions, 'timeoutMs'>> & Pick<RunOptions, 'env' | 'extraDomains'>;
   /** Asks a person for a permission; the job stops after this step and resumes with the answer. */

@@ -10,7 +10,18 @@ import {
   unreadableJobMessage,
 } from './job-kinds.js';
 import type { CancelOutcome, JobQueue } from './job-queue.js';
-import type { JobContext, JobHandlers, JobOutcome, Notifier, StatusView, ThreadRef } from './ports.js';
+import { LiveView } from './live-view.js';
+import type {
+  JobAudience,
+  JobContext,
+  JobHandlers,
+  JobOutcome,
+  Notifier,
+  Reply,
+  SessionStatus,
+  StatusView,
+  ThreadRef,
+} from './ports.js';
 
 export interface WorkerPoolOptions {
   queue: JobQueue;
@@ -58,6 +69,8 @@ export class WorkerPool {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly announcing = new Map<string, Promise<void>>();
   private readonly announcedText = new Map<string, string>();
+  /** What each job in this process shows while it works (task cards, plan, answer so far). */
+  private readonly live = new Map<string, LiveView>();
   private readonly owner: string;
   private readonly leaseMs: number;
   private readonly clock: () => number;
@@ -117,7 +130,12 @@ export class WorkerPool {
     const outcome = this.options.queue.requestCancel(jobId);
     const job = this.options.queue.get(jobId);
     if (outcome === 'cancelled' && job) {
-      void this.safely(() => this.updateStatus(job, { text: describeCancel(outcome) }));
+      const live = this.liveOf(job);
+      live.settle('error', 'Cancelled');
+      this.live.delete(job.id);
+      void this.safely(() =>
+        this.end(job, live, { text: describeCancel(outcome), actions: [] }, undefined, 'active'),
+      );
       this.kick();
     }
     if (outcome === 'cancel-requested') {
@@ -172,20 +190,54 @@ export class WorkerPool {
     heartbeat.unref();
     const started = this.clock();
     log.info({ kind: job.kind, attempt: job.attempts }, 'job-started');
+    const live = this.liveOf(job);
+    // Not awaited: status updates are rate limited per workspace and must never hold up the work.
+    const show = () => {
+      if (controller.signal.aborted) return;
+      void this.safely(() => this.updateStatus(job, withCancel(live.view(), job.id)));
+    };
     try {
-      if (this.announcedText.get(job.id) !== startText) {
-        // Not awaited: status updates are rate limited per workspace and must never hold up the work.
-        void this.safely(() => this.updateStatus(job, { text: startText, actions: [cancelButton(job.id)] }));
+      if (!(this.options.queue.get(job.id)?.statusTs ?? job.statusTs)) {
+        // A job that waited for a person ended its streamed message: it continues in a new one.
+        const ts = await this.safely(() =>
+          this.options.notifier.postStatus(thread(job), withCancel(live.view(), job.id), audienceOf(job)),
+        );
+        if (ts) this.options.queue.setStatusTs(job.id, ts);
+      } else if (this.announcedText.get(job.id) !== startText) {
+        live.progress(startText);
+        show();
+      } else {
+        void this.safely(() => this.options.notifier.setSession(thread(job), 'processing'));
       }
       this.announcedText.delete(job.id);
       const outcome = await this.handle(job, {
         signal: controller.signal,
         log,
         progress: (text, actions) => {
-          if (controller.signal.aborted) return;
-          void this.safely(() =>
-            this.updateStatus(job, { text, actions: [...(actions ?? []), cancelButton(job.id)] }),
-          );
+          live.progress(text, actions);
+          show();
+        },
+        step: (title) => {
+          const handle = live.step(title);
+          show();
+          return {
+            done: (detail) => {
+              handle.done(detail);
+              show();
+            },
+            failed: (detail) => {
+              handle.failed(detail);
+              show();
+            },
+          };
+        },
+        answer: (text) => {
+          live.answer(text);
+          show();
+        },
+        plan: (title) => {
+          live.plan(title);
+          show();
         },
       });
       if (controller.signal.aborted) throw controller.signal.reason;
@@ -194,6 +246,7 @@ export class WorkerPool {
       await this.failJob(job, error, controller.signal, log);
     } finally {
       clearInterval(heartbeat);
+      this.live.delete(job.id);
       const final = this.options.queue.get(job.id);
       if (final) this.options.onFinished?.(final);
     }
@@ -224,19 +277,20 @@ export class WorkerPool {
     started: number,
     log: Logger,
   ): Promise<void> {
+    const live = this.liveOf(job);
+    live.settle('complete');
     if (outcome.park) {
       if (outcome.park.payload) this.options.queue.updatePayload(job, outcome.park.payload);
       this.options.queue.park(job.id, outcome.park.until);
-      if (outcome.reply) await this.options.notifier.reply(thread(job), outcome.reply);
-      await this.updateStatus(job, { text: outcome.park.statusText, actions: outcome.park.actions });
+      const view = { text: outcome.park.statusText, actions: outcome.park.actions ?? [] };
+      await this.end(job, live, view, outcome.reply, 'suspended');
       log.info({ until: outcome.park.until }, 'job-parked');
       return;
     }
     this.options.queue.complete(job, outcome.result);
     const seconds = Math.max(1, Math.round((this.clock() - started) / 1000));
-    if (outcome.reply) await this.options.notifier.reply(thread(job), outcome.reply);
-    // Not awaited: the status line is throttled per message and must not hold the worker slot.
-    void this.safely(() => this.updateStatus(job, { text: outcome.statusText ?? `Done in ${seconds} s.` }));
+    const text = outcome.statusText ?? `Done in ${seconds} s.`;
+    await this.end(job, live, { text, actions: [] }, outcome.reply, 'active');
     log.info({ durationMs: this.clock() - started }, 'job-succeeded');
   }
 
@@ -249,10 +303,12 @@ export class WorkerPool {
       );
       return;
     }
+    const live = this.liveOf(job);
     if (error instanceof CancelledError || (signal.aborted && signal.reason instanceof CancelledError)) {
       this.options.queue.markCancelled(job.id);
       log.info('job-cancelled');
-      void this.safely(() => this.updateStatus(job, { text: 'Cancelled.' }));
+      live.settle('error', 'Cancelled');
+      void this.safely(() => this.end(job, live, { text: 'Cancelled.', actions: [] }, undefined, 'active'));
       return;
     }
     const referenceId = newReferenceId();
@@ -276,13 +332,13 @@ export class WorkerPool {
       : traits.userFixable
         ? 'Retrying the same request would fail the same way; change what the message above says, then mention me again.'
         : 'Retrying will not help until a maintainer fixes this; they can find it in the log by the reference.';
-    await this.safely(() =>
-      this.options.notifier.reply(thread(job), {
-        markdown: `${userMessage}\n\n${next} Reference: \`${referenceId}\``,
-        ...(traits.retryable ? { actions: [retryButton(job.id)] } : {}),
-      }),
-    );
-    void this.safely(() => this.updateStatus(job, { text: `Failed (reference ${referenceId}).` }));
+    live.settle('error');
+    const reply: Reply = {
+      markdown: `${userMessage}\n\n${next} Reference: \`${referenceId}\``,
+      ...(traits.retryable ? { actions: [retryButton(job.id)] } : {}),
+    };
+    const view = { text: `Failed (reference ${referenceId}).`, actions: [] };
+    await this.safely(() => this.end(job, live, view, reply, 'active'));
   }
 
   private async announce(job: StoredJob): Promise<void> {
@@ -297,10 +353,43 @@ export class WorkerPool {
         ? `Queued: ${ahead} ${ahead === 1 ? 'request' : 'requests'} ahead of you.`
         : startText;
     this.announcedText.set(job.id, text);
+    const live = new LiveView(text, text === startText ? 'in_progress' : 'pending');
+    this.live.set(job.id, live);
     const ts = await this.safely(() =>
-      this.options.notifier.postStatus(thread(job), { text, actions: [cancelButton(job.id)] }),
+      this.options.notifier.postStatus(thread(job), withCancel(live.view(), job.id), audienceOf(job)),
     );
     if (ts) this.options.queue.setStatusTs(job.id, ts);
+  }
+
+  private liveOf(job: JobColumns): LiveView {
+    let live = this.live.get(job.id);
+    if (!live) {
+      live = new LiveView(startText);
+      this.live.set(job.id, live);
+    }
+    return live;
+  }
+
+  /**
+   * The status message's last view and the reply, and the session leaves `processing`. A
+   * streamed status message takes no more updates after this: a job that waits for a person
+   * gets a new one when it continues.
+   */
+  private async end(
+    job: JobColumns,
+    live: LiveView,
+    last: { text: string; actions: StatusView['actions'] },
+    reply: Reply | undefined,
+    session: SessionStatus,
+  ): Promise<void> {
+    const statusTs = this.options.queue.get(job.id)?.statusTs ?? job.statusTs;
+    const view = live.view(last);
+    const ended = await this.options.notifier.endStatus(thread(job), statusTs || undefined, {
+      view,
+      ...(reply ? { reply } : {}),
+      session,
+    });
+    if (ended && session === 'suspended') this.options.queue.setStatusTs(job.id, '');
   }
 
   private async updateStatus(job: JobColumns, view: StatusView): Promise<void> {
@@ -334,6 +423,20 @@ export class WorkerPool {
       return undefined;
     }
   }
+}
+
+function withCancel(view: StatusView, jobId: string): StatusView {
+  return { ...view, actions: [...(view.actions ?? []), cancelButton(jobId)] };
+}
+
+/** The asker, and the session's title: the start of what they asked. */
+function audienceOf(job: StoredJob): JobAudience {
+  const text = 'payload' in job && job.payload && 'text' in job.payload ? String(job.payload.text ?? '') : '';
+  const title = text
+    .replace(/<[^>]*>/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return { userId: job.userId, title: title.length > 80 ? `${title.slice(0, 79)}…` : title || 'shipmate' };
 }
 
 function thread(job: JobColumns): ThreadRef {

@@ -100,10 +100,15 @@ function openFenceIn(text: string): string | undefined {
 }
 
 function finalMessage(markdown: string, reply: Reply): SlackMessage {
-  const blocks: SlackBlock[] = [markdownBlock(markdown)];
+  return { text: fallbackText(markdown), blocks: [markdownBlock(markdown), ...replyExtras(reply)] };
+}
+
+/** The usage line and the buttons under an answer (also what ends a streamed answer). */
+export function replyExtras(reply: Pick<Reply, 'context' | 'actions'>): SlackBlock[] {
+  const blocks: SlackBlock[] = [];
   if (reply.context) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: reply.context }] });
   if (reply.actions && reply.actions.length > 0) blocks.push(actionsBlock(reply.actions, 'reply'));
-  return { text: fallbackText(markdown), blocks };
+  return blocks;
 }
 
 function markdownBlock(text: string): SlackBlock {

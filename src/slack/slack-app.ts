@@ -7,6 +7,7 @@ import type { InboundHandlers, IncomingMessage } from '../handlers/types.js';
 import type { Logger } from '../log.js';
 import { addressedText, mentionsUser } from './mention-syntax.js';
 import type { OutputQueue } from './output-queue.js';
+import { threadFilesFrom } from './slack-files.js';
 
 const { App, HTTPReceiver, SocketModeReceiver } = bolt;
 
@@ -25,11 +26,21 @@ export interface SlackEdge {
   /** Serves POST /slack/events in HTTP mode; undefined in Socket Mode. */
   eventsListener: ((request: HttpRequest, response: ServerResponse) => void) | undefined;
   botUserId: () => string | undefined;
+  /** The workspace's id (auth.test), for streams in channels (`recipient_team_id`). */
+  teamId: () => string | undefined;
   /** Verifies the token (auth.test), registers listeners and, in Socket Mode, connects. */
   start(handlers: InboundHandlers): Promise<void>;
   stop(): Promise<void>;
   watchRateLimits(queue: OutputQueue): void;
 }
+
+const sessionStoppedEvent = z.object({
+  type: z.literal('agent_session_stopped'),
+  channel: z.string().min(1),
+  thread_ts: z.string().min(1),
+  user: z.string().min(1),
+  streaming_message_ts: z.array(z.string()).default([]),
+});
 
 const messageEvent = z.object({
   type: z.enum(['message', 'app_mention']),
@@ -41,6 +52,8 @@ const messageEvent = z.object({
   thread_ts: z.string().optional(),
   channel: z.string(),
   channel_type: z.enum(['channel', 'group', 'im', 'mpim', 'app_home']).optional(),
+  /** `file_share` messages and mentions with files carry Slack's file objects (parsed in slack-files.ts). */
+  files: z.array(z.unknown()).optional(),
 });
 
 const blockAction = z.object({
@@ -83,6 +96,7 @@ export function createSlackEdge(options: SlackAppOptions): SlackEdge {
     deferInitialization: true,
   });
   let botUserId: string | undefined;
+  let teamId: string | undefined;
   const log = options.log;
 
   const edge: SlackEdge = {
@@ -90,10 +104,12 @@ export function createSlackEdge(options: SlackAppOptions): SlackEdge {
     client: app.client,
     eventsListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
     botUserId: () => botUserId,
+    teamId: () => teamId,
     async start(handlers) {
       await app.init();
       const identity = await app.client.auth.test();
       botUserId = identity.user_id;
+      teamId = identity.team_id;
       register(app, handlers, () => botUserId, log);
       if (options.mode === 'socket') await app.start();
     },
@@ -122,6 +138,19 @@ function register(
   };
   app.event('app_mention', onEvent);
   app.event('message', onEvent);
+  // https://docs.slack.dev/reference/events/agent_session_stopped
+  app.event('agent_session_stopped' as never, async ({ event }: { event: unknown }) => {
+    const parsed = sessionStoppedEvent.safeParse(event);
+    if (!parsed.success) {
+      log.warn({ issues: parsed.error.issues.length }, 'slack-session-stopped-malformed');
+      return;
+    }
+    handlers.onSessionStopped?.({
+      channel: parsed.data.channel,
+      threadTs: parsed.data.thread_ts,
+      userId: parsed.data.user,
+    });
+  });
   app.action({ type: 'block_actions' }, async ({ ack, body }) => {
     await ack();
     const parsed = blockAction.safeParse(body);
@@ -181,6 +210,7 @@ export function toIncomingMessage(
     event_.channel_type === 'app_home' ? 'im' : (event_.channel_type ?? inferChannelType(event_.channel));
   const mentioned =
     event_.type === 'app_mention' || (botUserId !== undefined && mentionsUser(event_.text, botUserId));
+  const files = threadFilesFrom(event_.files);
   return {
     channel: event_.channel,
     ts: event_.ts,
@@ -190,6 +220,7 @@ export function toIncomingMessage(
     text: addressedText(event_.text, botUserId),
     channelType,
     mentioned,
+    ...(files.length > 0 ? { files } : {}),
   };
 }
 

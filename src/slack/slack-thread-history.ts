@@ -5,6 +5,7 @@ import type { ThreadHistory, ThreadMessage } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import { fromSlackText } from './mention-syntax.js';
 import { type BotMembership, ensureBotInChannel } from './slack-channel-membership.js';
+import { threadFilesFrom } from './slack-files.js';
 
 const replySchema = z.object({
   ts: z.string(),
@@ -14,6 +15,8 @@ const replySchema = z.object({
   text: z.string().default(''),
   subtype: z.string().optional(),
   blocks: z.array(z.object({ type: z.string() }).passthrough()).optional(),
+  /** Files shared with the message (parsed in slack-files.ts). */
+  files: z.array(z.unknown()).optional(),
 });
 
 const maxMessages = 200;
@@ -131,12 +134,15 @@ export class SlackThreadHistory implements ThreadHistory {
         text: raw.text,
       };
     }
+    // Only people's files: shipmate's own uploads (long answers, diffs) are not input.
+    const files = threadFilesFrom(raw.files);
     return {
       ts: raw.ts,
       userId: raw.user,
       name: await this.displayName(raw.user),
       kind: 'person',
       text: raw.text,
+      ...(files.length > 0 ? { files } : {}),
     };
   }
 }

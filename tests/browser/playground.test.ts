@@ -78,7 +78,7 @@ describe('the playground page', () => {
     return page;
   }
 
-  it('shows the status, then the answer, continues in a thread, and Cancel stops a job', async () => {
+  it('shows the status, then the answer, continues in a thread, and the native Stop stops a job', async () => {
     let release = () => {};
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -100,18 +100,22 @@ describe('the playground page', () => {
       .locator('#messages .replies', { hasText: /\d+ repl/ })
       .first()
       .click();
-    const status = page.locator('#replies .message.bot .context').first();
+    // The playground's workspace streams: the work shows as task cards in one message.
+    const working = page.locator('#replies .task[data-status="in_progress"]').first();
     await expect
-      .poll(() => status.textContent(), { timeout: 15_000 })
+      .poll(() => working.textContent(), { timeout: 15_000 })
       .toMatch(/Looking|Preparing|Reading|Thinking/);
-    expect(await page.locator('#replies .message.bot .md').count()).toBe(0);
+    expect(await page.locator('#replies .message.bot .stream-text').count()).toBe(0);
 
     release();
     const answer = page.locator('#replies .message.bot', { hasText: 'Shipping is charged twice' });
     await answer.waitFor();
     expect(await answer.locator('b', { hasText: 'src/shipping.ts:4' }).count()).toBe(1);
     expect(await answer.locator('code', { hasText: 'addShipping()' }).count()).toBe(1);
-    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toMatch(/Done/);
+    await expect
+      .poll(() => page.locator('#replies .task[data-status="in_progress"]').count(), { timeout: 15_000 })
+      .toBe(0);
+    expect(await page.locator('#replies .task[data-status="complete"]').count()).toBeGreaterThan(1);
     expect(await page.locator('#messages .reactions', { hasText: '👀' }).count()).toBe(1);
 
     model.respondWith(undefined);
@@ -119,11 +123,15 @@ describe('the playground page', () => {
     await page.fill('#replyText', 'and who calls it?');
     await page.press('#replyText', 'Enter');
     await page.locator('#replies .message:not(.bot)', { hasText: 'and who calls it?' }).waitFor();
-    const cancel = page.locator('#replies button[data-action="job_cancel"]').last();
-    await cancel.waitFor();
+    // Slack's native Stop, shown while the thread's session is processing, cancels the job.
+    const stop = page.locator('#session button[data-stop]');
+    await stop.waitFor();
     await model.waitForRequests(2, 15_000);
-    await cancel.click();
-    await page.locator('#replies .context', { hasText: 'Cancelled' }).waitFor({ timeout: 15_000 });
+    await stop.click();
+    await page
+      .locator('#replies .message.bot', { hasText: /Stopping…|Cancelled\./ })
+      .waitFor({ timeout: 15_000 });
+    await expect.poll(() => stop.count(), { timeout: 15_000 }).toBe(0);
     await page.screenshot({ path: join(artifactsDir, 'playground.png'), fullPage: true });
   });
 
@@ -156,8 +164,9 @@ describe('the playground page', () => {
     await dialog.locator('button[value="submit"]').click();
     await page.locator('#replies .message.bot', { hasText: 'count-src' }).waitFor({ timeout: 15_000 });
     expect(await page.locator('dialog#modal[open]').count()).toBe(0);
-    const status = page.locator('#replies .message.bot .context').first();
-    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toMatch(/^Done/);
+    await expect
+      .poll(() => page.locator('#replies .task[data-status="in_progress"]').count(), { timeout: 15_000 })
+      .toBe(0);
   });
 
   it('shows a very long answer as a file, inline', async () => {

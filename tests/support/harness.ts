@@ -7,6 +7,7 @@ import { type Responder, ScriptedModel, type ScriptedReply } from './scripted-mo
 import {
   type EmulatedMessage,
   type SlackEmulator,
+  type SlackEmulatorOptions,
   startSlackEmulator,
   TEST_APP_TOKEN,
   TEST_SIGNING_SECRET,
@@ -57,6 +58,10 @@ export interface HarnessOptions {
   repoFiles?: Record<string, string>;
   /** Start the app in Socket Mode instead of HTTP. */
   socketMode?: boolean;
+  /** A workspace with Slack's streaming and agent-session methods (task cards, streamed answers, Stop). */
+  slackNative?: boolean;
+  /** More emulator options (refusals, scopes). */
+  slack?: Partial<SlackEmulatorOptions>;
   /** Do not configure a model (playground-style "set OPENAI_API_KEY" path). */
   noModel?: boolean;
   dataDir?: string;
@@ -88,7 +93,12 @@ export class Harness {
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const [slack, model, repo] = await Promise.all([
-      startSlackEmulator(),
+      // Most tests run where Slack has no streaming or agent sessions (the fallback: a status
+      // message and a final post); `slackNative` gives the workspace streams and sessions.
+      startSlackEmulator({
+        ...(options.slackNative ? {} : { agentRefusal: { kind: 'older-workspace' as const } }),
+        ...options.slack,
+      }),
       options.model
         ? options.model()
         : new ScriptedModel({ apiKey: 'sk-test-model-key-0123456789abcdef' }).start(),

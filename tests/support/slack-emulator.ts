@@ -1,17 +1,24 @@
+import type { AgentSessionView } from '../../src/slack/emulator/agent-sessions.js';
+import type { ShareFilesInput, SlackFileObject } from '../../src/slack/emulator/files.js';
 import {
   type EmulatedMessage,
   type RecordedCall,
   SlackEmulator,
   type SlackEmulatorOptions,
+  type UserMessageResult,
 } from '../../src/slack/emulator/slack-emulator.js';
+import type { StreamView } from '../../src/slack/emulator/streams.js';
 
 /**
  * The Slack emulator for tests: the core from `src/slack/emulator/` plus conveniences that
  * wait on its state with a deadline (never a fixed sleep).
  */
 
+export * from '../../src/slack/emulator/agent-sessions.js';
+export * from '../../src/slack/emulator/files.js';
 export * from '../../src/slack/emulator/signing.js';
 export * from '../../src/slack/emulator/slack-emulator.js';
+export * from '../../src/slack/emulator/streams.js';
 
 export const TEST_BOT_TOKEN = 'xoxb-emulated-bot-token';
 export const TEST_APP_TOKEN = 'xapp-1-emulated-app-token';
@@ -111,5 +118,59 @@ export async function waitForAssistantStatus(
       return status !== undefined && (options.predicate?.(status) ?? true) ? status : undefined;
     },
     { ...options, description: `an assistant status in ${channel} thread ${threadTs}` },
+  );
+}
+
+/** A 1×1 PNG: a stand-in for a pasted screenshot. */
+export const TEST_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/**
+ * A user shares files in a channel or thread (`message` / `file_share`); with `mention` the
+ * text starts with the bot's mention, so `app_mention` carries the files too.
+ */
+export async function shareFiles(
+  emulator: SlackEmulator,
+  input: ShareFilesInput & { mention?: boolean },
+): Promise<UserMessageResult & { files: SlackFileObject[] }> {
+  const { mention, ...share } = input;
+  const text = mention ? `<@${emulator.botUserId}> ${share.text ?? ''}`.trim() : share.text;
+  return emulator.shareUserFiles({ ...share, ...(text === undefined ? {} : { text }) });
+}
+
+/** A thread's streamed bot message once it satisfies `predicate` (any stream by default). */
+export async function waitForStream(
+  emulator: SlackEmulator,
+  channel: string,
+  threadTs: string,
+  options: WaitOptions & { predicate?: (stream: StreamView) => boolean } = {},
+): Promise<StreamView> {
+  const streams = () => emulator.streamsIn(channel).filter((stream) => stream.threadTs === threadTs);
+  return waitFor(() => streams().find((stream) => options.predicate?.(stream) ?? true), {
+    ...options,
+    description: `a stream in ${channel} thread ${threadTs}`,
+    describe: () => JSON.stringify(streams().map(({ state, text, tasks }) => ({ state, text, tasks }))),
+  });
+}
+
+/** A thread's agent session once it satisfies `predicate` (any session by default). */
+export async function waitForAgentSession(
+  emulator: SlackEmulator,
+  channel: string,
+  threadTs: string,
+  options: WaitOptions & { predicate?: (session: AgentSessionView) => boolean } = {},
+): Promise<AgentSessionView> {
+  return waitFor(
+    () => {
+      const session = emulator.agentSession(channel, threadTs);
+      return session && (options.predicate?.(session) ?? true) ? session : undefined;
+    },
+    {
+      ...options,
+      description: `an agent session in ${channel} thread ${threadTs}`,
+      describe: () => JSON.stringify(emulator.agentSession(channel, threadTs) ?? null),
+    },
   );
 }

@@ -417,6 +417,7 @@ describe('decorateAnswer', () => {
 describe('toOutcome', () => {
   const answer: DecoratedAnswer = {
     markdown: 'Checkout is slow because of N+1 queries.',
+    streamed: false,
     context: 'gpt-test · 3 steps · 1,000 in / 200 out tokens · 4.2 s',
   };
   const saveScript: ReplyAction = {
@@ -445,6 +446,7 @@ describe('toOutcome', () => {
       ran: {
         run: {
           answer: answer.markdown,
+          said: answer.markdown,
           steps: 3,
           usage: { promptTokens: 1_000, completionTokens: 200, estimated: false },
           stoppedBy: undefined,

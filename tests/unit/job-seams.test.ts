@@ -156,6 +156,11 @@ function setUp() {
       replies.push(reply);
       return undefined;
     },
+    endStatus: async (_thread, _ts, ending) => {
+      if (ending.reply) replies.push(ending.reply);
+      return false;
+    },
+    setSession: async () => {},
   };
   const corrupt = (id: string, column: 'payload' | 'result' | 'kind', value: string) =>
     db!.prepare(`UPDATE jobs SET ${column} = ? WHERE id = ?`).run(value, id);

@@ -261,7 +261,13 @@ describe('Web API', () => {
 
   it('streams markdown with chatStream and refuses appends after stop', async () => {
     const { ts } = await emulator.mention({ user: 'U0ALICE', text: 'explain' });
-    const streamer = client.chatStream({ channel: 'C0GENERAL', thread_ts: ts, buffer_size: 1 });
+    const streamer = client.chatStream({
+      channel: 'C0GENERAL',
+      thread_ts: ts,
+      recipient_user_id: 'U0ALICE',
+      recipient_team_id: 'T0001',
+      buffer_size: 1,
+    });
     await streamer.append({ markdown_text: '**Short** ' });
     await streamer.append({ markdown_text: 'answer.' });
     await streamer.stop({ blocks: [{ type: 'divider' }] });

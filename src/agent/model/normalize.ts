@@ -152,3 +152,15 @@ function parseJson(text: string): unknown {
 function textOf(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() ? value : undefined;
 }
+
+/**
+ * The part of an answer still streaming in that may be shown: thinking removed (an unclosed
+ * `<think>` hides the rest), and nothing from where a tool call written as text begins, nor a
+ * partial marker at the very end (`<tool_c`, `[TOOL_`).
+ */
+export function visibleSoFar(text: string): string {
+  let shown = splitThinking(text).answer;
+  const marker = /<tool_call>|\[TOOL_CALLS\]|<think(?:ing)?>/i.exec(shown);
+  if (marker) shown = shown.slice(0, marker.index);
+  return shown.replace(/(?:<[a-z_]{0,10}|\[[A-Z_]{0,11})$/i, '');
+}

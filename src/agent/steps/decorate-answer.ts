@@ -1,9 +1,11 @@
 import { linkCitations } from '../citations.js';
-import type { ResolvedRepo } from '../ports.js';
+import type { FileLink, ResolvedRepo } from '../ports.js';
 import type { AgentRun } from '../run-agent.js';
 
 export interface DecoratedAnswer {
   markdown: string;
+  /** The Markdown begins with what streamed into the thread while the model wrote it. */
+  streamed: boolean;
   /** The small line under the answer: model, steps, tokens, cost, duration. */
   context: string;
 }
@@ -16,23 +18,34 @@ const budgetName = { steps: 'step budget', time: 'time budget', tokens: 'token b
  * adds the usage line.
  */
 export function decorateAnswer(input: {
-  run: Pick<AgentRun, 'answer' | 'stoppedBy' | 'steps' | 'usage'>;
+  run: Pick<AgentRun, 'answer' | 'stoppedBy' | 'steps' | 'usage'> & Partial<Pick<AgentRun, 'said'>>;
+  /** The answer streamed as it was written: the reply is all the model said, as people saw it. */
+  streamed?: boolean;
   blocked: readonly string[];
   repo: ResolvedRepo;
   commit: string;
-  webUrl: string;
+  /** The forge's file links (the FileLinks port); none for plain git. */
+  link?: FileLink | undefined;
+  /** @deprecated the GitHub web URL older callers pass; `link` replaces it. */
+  webUrl?: string;
   model: string;
   cost: number | undefined;
   durationMs: number;
 }): DecoratedAnswer {
   const { run } = input;
-  let answer = run.answer.trim() || '_The model returned an empty answer._';
+  const streamed = Boolean(input.streamed && run.said?.trim());
+  let answer = (streamed ? run.said : run.answer)?.trim() || '_The model returned an empty answer._';
   if (run.stoppedBy)
     answer += `\n\n_I stopped early because the ${budgetName[run.stoppedBy]} ran out; this is what I found so far._`;
   // Citations are the model's; the note below is shipmate's (a blocked `host:443` is no file).
-  answer = linkCitations(answer, { repo: input.repo, commit: input.commit, webUrl: input.webUrl });
+  answer = linkCitations(answer, {
+    commit: input.commit,
+    link: input.link,
+    repo: input.repo,
+    ...(input.webUrl ? { webUrl: input.webUrl } : {}),
+  });
   if (input.blocked.length > 0) answer += `\n\n${blockedNote(input.blocked, input.repo.name)}`;
-  return { markdown: answer, context: usageLine(input.model, run, input.cost, input.durationMs) };
+  return { markdown: answer, streamed, context: usageLine(input.model, run, input.cost, input.durationMs) };
 }
 
 /** What the sandbox refused, and the one safe way to allow it: the config file, never a message. */
@@ -57,7 +70,10 @@ export function usageLine(
   return `${model} · ${run.steps} ${run.steps === 1 ? 'step' : 'steps'} · ${tokens} tokens${run.usage.estimated ? ' (estimated)' : ''}${money} · ${(durationMs / 1000).toFixed(1)} s`;
 }
 
-/** The web address citations link to: github.com, or the GitHub Enterprise host of GITHUB_API_URL. */
+/**
+ * @deprecated The job links citations through the FileLinks port (src/forge/forge-of.ts
+ * `webBaseUrl`); kept for older callers and their tests. Remove with them.
+ */
 export function githubWebUrl(apiUrl: string | undefined): string {
   if (!apiUrl || /api\.github\.com/.test(apiUrl)) return 'https://github.com';
   return apiUrl.replace(/\/api\/v3\/?$/, '').replace(/\/$/, '');

@@ -40,6 +40,7 @@ export async function toOutcome(
       reply: {
         markdown: `${answer.markdown}\n\n_This is more than a small fix, so here is a plan first. Reply **go** in this thread and I will start on it, or tell me what to change._`,
         context: answer.context,
+        ...(answer.streamed ? { streamed: true } : {}),
       },
       result: { mode: 'plan', plan: answer.markdown, planFor: request.request, ...usage },
       statusText: `Done: a plan for a change to *${repo}*; waiting for "go".`,
@@ -60,7 +61,12 @@ export async function toOutcome(
     };
   }
   return {
-    reply: { markdown: answer.markdown, context: answer.context, actions: input.actions },
+    reply: {
+      markdown: answer.markdown,
+      context: answer.context,
+      actions: input.actions,
+      ...(answer.streamed ? { streamed: true } : {}),
+    },
     result,
     statusText,
   };

@@ -3,9 +3,10 @@ import type { JobOf } from '../../jobs/job-kinds.js';
 import type { ThreadMessage } from '../../jobs/ports.js';
 import type { AgentTool, ToolContext } from '../../jobs/tools.js';
 import type { Workspace } from '../../workspace/types.js';
+import { type Attachments, withoutImages } from '../attachments.js';
 import { buildContext } from '../build-context.js';
 import type { ModelClient } from '../model-client.js';
-import type { ResolvedRepo } from '../ports.js';
+import type { RequestMaterial, ResolvedRepo } from '../ports.js';
 import { type AgentRun, runAgent } from '../run-agent.js';
 import type { Session, SessionStore } from '../session-store.js';
 import type { UsageStore } from '../usage-store.js';
@@ -24,6 +25,12 @@ export interface RunInput {
   /** Lines for the system prompt from this step's neighbours (plan rule, grants, team scripts). */
   extraRules: string[];
   toolContext: ToolContext;
+  /** Untrusted material from other rooms (a PR's review comments), shown like the thread. */
+  material?: RequestMaterial[];
+  /** The answer's text as it streams in (see runAgent's `onText`). */
+  onText?: (delta: string, step: number) => void;
+  /** Files shared in the thread, saved in the sandbox (attachments.ts). */
+  attachments?: Attachments;
 }
 
 export interface RunResult {
@@ -64,6 +71,8 @@ export async function runTheAgent(
       (text): text is string => Boolean(text),
     ),
     extraRules: [...(request.planning ? [planRule] : []), ...input.extraRules],
+    material: input.material ?? [],
+    ...(input.attachments ? { attachments: input.attachments } : {}),
   });
   const run = await runAgent({
     model: deps.model,
@@ -72,6 +81,7 @@ export async function runTheAgent(
     messages,
     tools: input.tools,
     saveOutput: (text) => saveOutput(input.workspace, job.id, text),
+    ...(input.onText ? { onText: input.onText } : {}),
     context: input.toolContext,
     budget: {
       maxSteps: deps.config.limits.maxSteps,
@@ -84,7 +94,8 @@ export async function runTheAgent(
     channel: job.channel,
     threadTs: job.threadTs,
     jobId: job.id,
-    transcript: run.transcript,
+    // Sessions are JSON text: no image bytes in them, a note that they were shown instead.
+    transcript: withoutImages(run.transcript),
     turnStart: run.turnStart,
     lastTs: newest(job.messageTs, session?.lastTs),
     previous: session,

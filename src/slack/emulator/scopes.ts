@@ -32,6 +32,12 @@ export const METHOD_SCOPES: Readonly<Record<string, ScopeRule>> = {
   'chat.stopStream': 'chat:write',
   // https://docs.slack.dev/changelog/2026/03/05/set-status-scope-update: chat:write (or, for now, assistant:write)
   'assistant.threads.setStatus': 'chat:write',
+  // https://docs.slack.dev/reference/methods/agents.sessions.setStatus: "Authentication token bearing
+  // the chat:write scope. Must be a granular bot token"; https://docs.slack.dev/ai/agent-sessions: "The
+  // chat:write scope is required to manage thread-based sessions" (and the app must be declared an
+  // agent, which adds assistant:write: checked in agent-surface.ts). The agent_session_stopped event
+  // needs chat:write too (https://docs.slack.dev/reference/events/agent_session_stopped).
+  'agents.sessions.setStatus': 'chat:write',
   'reactions.add': 'reactions:write',
   'reactions.remove': 'reactions:write',
   // https://docs.slack.dev/reference/methods/conversations.history: channels:history, groups:history, im:history, mpim:history
@@ -60,7 +66,28 @@ export const METHOD_SCOPES: Readonly<Record<string, ScopeRule>> = {
   'users.info': 'users:read',
   'files.getUploadURLExternal': 'files:write',
   'files.completeUploadExternal': 'files:write',
+  // https://docs.slack.dev/reference/methods/files.info: bot token files:read (also what file downloads need)
+  'files.info': 'files:read',
 };
+
+/**
+ * The bot events slack-app-manifest.yaml subscribes to (settings.event_subscriptions.bot_events),
+ * e.g. to start the emulator with `subscribesToAgentSessionStopped` as the manifest says.
+ */
+export function manifestBotEvents(
+  manifest: URL = new URL('../../../slack-app-manifest.yaml', import.meta.url),
+): string[] {
+  try {
+    const parsed = parseYaml(readFileSync(manifest, 'utf8')) as {
+      settings?: { event_subscriptions?: { bot_events?: unknown } };
+    };
+    const events = parsed.settings?.event_subscriptions?.bot_events;
+    if (Array.isArray(events) && events.every((event) => typeof event === 'string')) return events;
+  } catch {
+    // No manifest next to this install: no subscriptions known.
+  }
+  return [];
+}
 
 /** Scopes a bot token has when none are given: the bot scopes of slack-app-manifest.yaml. */
 export function manifestBotScopes(
@@ -90,4 +117,5 @@ const FALLBACK_SCOPES = [
   'reactions:write',
   'users:read',
   'files:write',
+  'files:read',
 ];

@@ -3,10 +3,14 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { AgentRefusal, AgentSessionView } from './agent-sessions.js';
+import { AgentSurface, type AgentSurfaceChange, type SurfaceMessage } from './agent-surface.js';
 import { checkMessageBlocks, checkModalView } from './block-kit-limits.js';
+import { EmulatedSharedFiles, type ShareFilesInput, type SlackFileObject } from './files.js';
 import { translateMarkdown, translateMarkdownBlocks } from './markdown-translation.js';
 import { type ChannelKind, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
 import { signSlackRequest } from './signing.js';
+import { ApiRefusal, type StreamView } from './streams.js';
 
 /**
  * An in-memory Slack: the Web API methods shipmate calls (answered with Slack's shapes and
@@ -55,6 +59,16 @@ export interface SlackEmulatorOptions {
   scopes?: string[];
   /** How long a trigger_id stays exchangeable; default Slack's 3 seconds. */
   triggerLifetimeMs?: number;
+  /**
+   * Refuse the streaming and agent-session methods the way some workspaces do: an older
+   * workspace (`unknown_method`), `feature_disabled`, or any named error (agent-sessions.ts).
+   */
+  agentRefusal?: AgentRefusal;
+  /**
+   * Whether the app subscribes to `agent_session_stopped` (what its manifest's bot_events say);
+   * default true. Unsubscribed, setStatus warns and no Stop button shows.
+   */
+  subscribesToAgentSessionStopped?: boolean;
 }
 
 export type Block = Record<string, unknown> & { type: string };
@@ -123,7 +137,8 @@ export type EmulatorChange =
   | { type: 'file-shared'; channel: string; ts: string; fileId: string }
   | { type: 'ephemeral-posted'; message: EphemeralMessage }
   | { type: 'status-set'; channel: string; threadTs: string; status: string }
-  | { type: 'view-opened'; view: Record<string, unknown> };
+  | { type: 'view-opened'; view: Record<string, unknown> }
+  | AgentSurfaceChange;
 
 export interface DeliveryOptions {
   retryNum?: number;
@@ -258,10 +273,18 @@ export class SlackEmulator {
   private readonly users = new Map<string, EmulatedUser>();
   private readonly channels = new Map<string, ChannelState>();
   private readonly files = new Map<string, StoredFile>();
+  /** Files people share in threads (files.ts): file objects, files.info, downloads. */
+  readonly sharedFiles = new EmulatedSharedFiles({
+    baseUrl: () => this.baseUrl,
+    teamId: () => this.teamId,
+    botToken: () => this.botToken,
+    scopes: () => this.grantedScopes,
+    now: () => this.clock(),
+  });
   private readonly ephemerals: EphemeralMessage[] = [];
   private readonly views = new Map<string, Json>();
   private readonly statuses = new Map<string, string>();
-  private readonly streams = new Map<string, 'in_progress' | 'completed'>();
+  private readonly agent: AgentSurface;
   private readonly triggers = new Map<string, TriggerState>();
   private readonly storedBlocks = new WeakMap<EmulatedMessage, { source: unknown; blocks: Block[] }>();
   private readonly triggerLifetimeMs: number;
@@ -289,6 +312,7 @@ export class SlackEmulator {
     this.clock = options.clock ?? Date.now;
     this.grantedScopes = [...(options.scopes ?? manifestBotScopes())];
     this.triggerLifetimeMs = options.triggerLifetimeMs ?? TRIGGER_LIFETIME_MS;
+    this.agent = this.createAgentSurface(options);
     for (const user of options.users ?? DEFAULT_USERS) this.addUser(user);
     this.addUser({ id: this.botUserId, name: 'shipmate', realName: 'shipmate', isBot: true });
     const channels = options.channels ?? DEFAULT_CHANNELS;
@@ -511,6 +535,47 @@ export class SlackEmulator {
     return found && this.asStored(found);
   }
 
+  // ── streams and agent sessions (agent-surface.ts) ────────────────────────
+
+  /** A streamed message: state, each call's chunks, the text, the task cards and the plan. */
+  streamOf(channel: string, ts: string): StreamView | undefined {
+    return this.agent.streamOf(channel, ts);
+  }
+
+  streamsIn(channel: string): StreamView[] {
+    return this.agent.streamsIn(channel);
+  }
+
+  /** The agent session of a thread: status, title, every status it was set to. */
+  agentSession(channel: string, threadTs: string): AgentSessionView | undefined {
+    return this.agent.sessions.get(channel, threadTs);
+  }
+
+  agentSessionsIn(channel: string): AgentSessionView[] {
+    return this.agent.sessions.inChannel(channel);
+  }
+
+  setAgentRefusal(refusal: AgentRefusal | undefined): void {
+    this.agent.refusal = refusal;
+  }
+
+  setAgentSessionStoppedSubscription(subscribed: boolean): void {
+    this.agent.subscribesToAgentSessionStopped = subscribed;
+  }
+
+  /**
+   * A person clicks the native Stop on a thread's agent session: refused (throws) unless the
+   * session is `processing` and the app subscribes; stops the app's in-progress streams in the
+   * thread and delivers `agent_session_stopped` like any event (signed HTTP or Socket Mode).
+   */
+  async clickStop(
+    channel: string,
+    threadTs: string,
+    user: string,
+  ): Promise<{ streamingMessageTs: string[] }> {
+    return this.agent.clickStop(channel, threadTs, user);
+  }
+
   // ── events to the app ────────────────────────────────────────────────────
 
   /** Wrap an event in an `event_callback` envelope and deliver it, signed. */
@@ -583,6 +648,30 @@ export class SlackEmulator {
     const channelType = state?.isIm ? 'im' : state?.isPrivate ? 'group' : 'channel';
     const deliveries = [await this.deliverEvent(this.messageEvent(channel, message, channelType))];
     return { ts: message.ts, deliveries };
+  }
+
+  /**
+   * A user shares files (with optional text) in a channel or thread: a `message` event with
+   * `subtype: 'file_share'` and the file objects (https://docs.slack.dev/reference/events/message/file_share),
+   * and `app_mention` with the same files when the text mentions the bot.
+   */
+  async shareUserFiles(input: ShareFilesInput): Promise<UserMessageResult & { files: SlackFileObject[] }> {
+    const channel = input.channel ?? this.defaultChannel;
+    const files = input.files.map((file) => this.sharedFiles.add(file, input.user));
+    const text = input.text ?? '';
+    const message = this.recordUserMessage({ ...input, channel, text, subtype: 'file_share' });
+    message.files = structuredClone(files);
+    if (!this.isBotMember(channel)) return { ts: message.ts, deliveries: [], files };
+    const state = this.channels.get(channel);
+    const kind = state?.isIm ? 'im' : state?.isPrivate ? 'group' : 'channel';
+    const event = { ...this.messageEvent(channel, message, kind), upload: false, display_as_bot: false };
+    const deliveries: DeliveryResult[] = [];
+    if (text.includes(`<@${this.botUserId}>`)) {
+      const mention = { ...event, type: 'app_mention', subtype: undefined, channel_type: undefined };
+      deliveries.push(await this.deliverEvent(mention));
+    }
+    deliveries.push(await this.deliverEvent(event));
+    return { ts: message.ts, deliveries, files };
   }
 
   /** A user writes to the bot in its DM. */
@@ -760,6 +849,8 @@ export class SlackEmulator {
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = pathOf(request);
     if (path.startsWith('/api/')) return this.handleApiRequest(request, response, path.slice('/api/'.length));
+    if (request.method === 'GET' && this.sharedFiles.serves(path))
+      return this.sharedFiles.serve(request, response, path);
     if (request.method === 'POST' && path.startsWith('/upload/')) {
       return this.handleUpload(request, response, path.slice('/upload/'.length));
     }
@@ -803,7 +894,9 @@ export class SlackEmulator {
 
   private async answer(method: string, args: Args, token: string | undefined): Promise<Json> {
     const definition = this.methods.get(method);
-    if (!definition) return { ok: false, error: 'unknown_method' };
+    const refused = definition?.custom ? undefined : this.agent.refusalFor(method);
+    // "unknown_method: This method is currently not available." (the methods' error tables)
+    if (!definition || refused === 'unknown_method') return { ok: false, error: 'unknown_method' };
     const authError = this.checkToken(token, definition.token ?? this.botToken);
     if (authError) return { ok: false, error: authError };
     const needed = definition.token === undefined ? this.neededScope(method, args) : undefined;
@@ -812,6 +905,7 @@ export class SlackEmulator {
       // complete this request", with the scope needed and those provided (comma-separated).
       return { ok: false, error: 'missing_scope', needed, provided: this.grantedScopes.join(',') };
     }
+    if (refused) return { ok: false, error: refused };
     const injected = this.injectedErrors.get(method);
     if (injected && injected.remaining > 0) {
       injected.remaining -= 1;
@@ -820,7 +914,8 @@ export class SlackEmulator {
     try {
       return { ok: true, ...(await definition.handler(args, { token: token ?? '' })) };
     } catch (error) {
-      if (error instanceof SlackApiError) return { ok: false, error: error.code, ...error.extra };
+      if (error instanceof SlackApiError || error instanceof ApiRefusal)
+        return { ok: false, error: error.code, ...error.extra };
       throw error;
     }
   }
@@ -913,9 +1008,10 @@ export class SlackEmulator {
       'chat.delete': (args) => this.chatDelete(args),
       'chat.postEphemeral': (args) => this.chatPostEphemeral(args),
       'chat.getPermalink': (args) => this.chatGetPermalink(args),
-      'chat.startStream': (args) => this.chatStartStream(args),
-      'chat.appendStream': (args) => this.chatAppendStream(args),
-      'chat.stopStream': (args) => this.chatStopStream(args),
+      'chat.startStream': (args) => this.agent.startStream(args),
+      'chat.appendStream': (args) => this.agent.appendStream(args),
+      'chat.stopStream': (args) => this.agent.stopStream(args),
+      'agents.sessions.setStatus': (args) => this.agent.setStatus(args),
       'reactions.add': (args) => this.reactionsAdd(args),
       'reactions.remove': (args) => this.reactionsRemove(args),
       'conversations.replies': (args) => this.conversationsReplies(args),
@@ -928,6 +1024,7 @@ export class SlackEmulator {
       'users.info': (args) => ({ user: this.userInfo(requiredString(args, 'user', 'user_not_found')) }),
       'files.getUploadURLExternal': (args) => this.filesGetUploadUrlExternal(args),
       'files.completeUploadExternal': (args) => this.filesCompleteUploadExternal(args),
+      'files.info': (args) => this.sharedFiles.info(args) ?? fail('file_not_found'),
       'assistant.threads.setStatus': (args) => this.assistantThreadsSetStatus(args),
       'views.open': (args) => this.viewsOpen(args),
       'views.update': (args) => this.viewsUpdate(args),
@@ -998,34 +1095,6 @@ export class SlackEmulator {
     const isReply = message.thread_ts !== undefined && message.thread_ts !== message.ts;
     const permalink = isReply ? `${base}?thread_ts=${message.thread_ts}&cid=${channel.id}` : base;
     return { channel: channel.id, permalink };
-  }
-
-  private chatStartStream(args: Args): Json {
-    const channel = this.requirePostable(this.requireChannelArg(args, 'channel'));
-    const threadTs = requiredString(args, 'thread_ts', 'invalid_arguments');
-    const markdown = streamedMarkdown(args);
-    const message = this.postBotMessage(channel.id, { markdownText: markdown }, threadTs);
-    this.streams.set(`${channel.id}:${message.ts}`, 'in_progress');
-    return { channel: channel.id, ts: message.ts };
-  }
-
-  private chatAppendStream(args: Args): Json {
-    const { channel, message } = this.requireStream(args);
-    const markdown = streamedMarkdown(args);
-    if (!markdown) throw new SlackApiError('no_text');
-    this.appendMarkdown(channel, message, markdown);
-    return { channel, ts: message.ts };
-  }
-
-  private chatStopStream(args: Args): Json {
-    const { channel, message } = this.requireStream(args);
-    const markdown = streamedMarkdown(args);
-    const blocks = args.blocks === undefined ? undefined : parseBlocks(args.blocks);
-    if (blocks) message.blocks = blocks;
-    if (args.metadata !== undefined) message.metadata = args.metadata;
-    this.streams.set(`${channel}:${message.ts}`, 'completed');
-    this.appendMarkdown(channel, message, markdown);
-    return { channel, ts: message.ts, message: this.asStored(message) };
   }
 
   private reactionsAdd(args: Args): Json {
@@ -1231,6 +1300,33 @@ export class SlackEmulator {
 
   // ── state helpers ────────────────────────────────────────────────────────
 
+  private createAgentSurface(options: SlackEmulatorOptions): AgentSurface {
+    const asMessage = (message: SurfaceMessage) => message as EmulatedMessage;
+    return new AgentSurface(
+      {
+        botId: this.botId,
+        now: () => this.clock(),
+        nextTs: () => this.nextTs(),
+        scopes: () => this.grantedScopes,
+        channel: (args, key) => this.requireChannelArg(args, key),
+        requirePostable: (channel) => this.requirePostable(channel as ChannelState),
+        userExists: (id) => this.users.has(id),
+        findMessage: (channel, ts) => this.findMessage(channel, ts),
+        postBotMessage: (channel, threadTs) => this.postBotMessage(channel, { text: '' }, threadTs),
+        parseBlocks: (value) => parseBlocks(value),
+        storedMessage: (message) => this.asStored(asMessage(message)),
+        messageChanged: (channel, message) =>
+          this.emit({ type: 'message-updated', channel, message: structuredClone(asMessage(message)) }),
+        emit: (change) => this.emit(change),
+        deliverEvent: (event) => this.deliverEvent(event),
+      },
+      {
+        refusal: options.agentRefusal,
+        subscribesToAgentSessionStopped: options.subscribesToAgentSessionStopped,
+      },
+    );
+  }
+
   private postBotMessage(
     channel: string,
     content: MessageContent,
@@ -1280,14 +1376,6 @@ export class SlackEmulator {
       if (root?.reply_count) root.reply_count -= 1;
     }
     this.emit({ type: 'message-deleted', channel, ts: message.ts });
-  }
-
-  private appendMarkdown(channel: string, message: EmulatedMessage, markdown: string): void {
-    if (!markdown) return;
-    message.markdown_text = (message.markdown_text ?? '') + markdown;
-    if (message.markdown_text.length > MARKDOWN_LIMIT) throw new SlackApiError('msg_too_long');
-    message.text = message.markdown_text;
-    this.emit({ type: 'message-updated', channel, message: structuredClone(message) });
   }
 
   private shareFiles(channel: string, files: StoredFile[], args: Args): void {
@@ -1389,6 +1477,12 @@ export class SlackEmulator {
   /** The message as the Web API returns it, its markdown translated once and kept (same block_ids on every read). */
   private asStored(message: EmulatedMessage): EmulatedMessage {
     const copy = structuredClone(message);
+    const streamed = this.agent.storedBlocks(message);
+    if (streamed) {
+      // A streamed message is stored as its text, task cards, plan and blocks (streams.ts).
+      copy.blocks = streamed;
+      return copy;
+    }
     const source = message.blocks ?? message.markdown_text;
     if (source === undefined) return copy;
     let stored = this.storedBlocks.get(message);
@@ -1413,16 +1507,6 @@ export class SlackEmulator {
     if (!message) throw new SlackApiError('message_not_found');
     if (message.bot_id !== this.botId) throw new SlackApiError(notOwnError);
     return message;
-  }
-
-  private requireStream(args: Args): { channel: string; message: EmulatedMessage } {
-    const channel = this.requireChannelArg(args, 'channel');
-    const message = this.findMessage(channel.id, requiredString(args, 'ts', 'message_not_found'));
-    if (!message) throw new SlackApiError('message_not_found');
-    if (this.streams.get(`${channel.id}:${message.ts}`) !== 'in_progress') {
-      throw new SlackApiError('message_not_in_streaming_state');
-    }
-    return { channel: channel.id, message };
   }
 
   private requireReactionTarget(args: Args): { channel: string; message: EmulatedMessage; name: string } {
@@ -1499,18 +1583,6 @@ function checkView(view: Json): void {
 
 function kindOf(channel: ChannelState): ChannelKind {
   return channel.isIm ? 'im' : channel.isPrivate ? 'private' : 'public';
-}
-
-/** markdown_text plus any `markdown_text` chunks (how `client.chatStream` sends text). */
-function streamedMarkdown(args: Args): string {
-  const chunks = Array.isArray(args.chunks) ? args.chunks : [];
-  const chunkText = chunks
-    .filter((chunk): chunk is Json => isRecord(chunk) && chunk.type === 'markdown_text')
-    .map((chunk) => (typeof chunk.text === 'string' ? chunk.text : ''))
-    .join('');
-  const markdown = (stringArg(args, 'markdown_text') ?? '') + chunkText;
-  if (markdown.length > MARKDOWN_LIMIT) throw new SlackApiError('msg_too_long');
-  return markdown;
 }
 
 function findBlockElement(
@@ -1619,6 +1691,10 @@ function stringArg(args: Args, key: string): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return undefined;
+}
+
+function fail(code: string): never {
+  throw new SlackApiError(code);
 }
 
 function requiredString(args: Args, key: string, error: string): string {

@@ -33,16 +33,58 @@ export const clientScript = String.raw`
     return '';
   }
   function text(object) { return object.type === 'mrkdwn' ? md.mrkdwn(object.text) : '<p>' + esc(object.text) + '</p>'; }
+  // A streamed message: its parts in the order they arrived (text, task cards, the plan, blocks),
+  // then the blocks chat.stopStream added; redrawn on every change, so it grows live.
+  var taskIcon = { pending: '\u25CB', in_progress: '\u25D4', complete: '\u2714', error: '\u2716' };
+  function taskHtml(task) {
+    var sources = (task.sources || []).map(function (s) { return /^https?:\/\//.test(s.url) ? '<a href="' + esc(s.url) + '" target="_blank" rel="noopener noreferrer">' + esc(s.text) + '</a>' : esc(s.text); }).join(' ');
+    return '<div class="task ' + esc(task.status) + '" data-task="' + esc(task.id) + '" data-status="' + esc(task.status) + '"><span class="task-icon" aria-hidden="true">' + (taskIcon[task.status] || '') + '</span> <span class="task-title">' + esc(task.title) + '</span>' +
+      (task.details ? '<div class="task-detail">' + esc(task.details) + '</div>' : '') + (task.output ? '<div class="task-output">' + esc(task.output) + '</div>' : '') +
+      (sources ? '<div class="task-sources">' + sources + '</div>' : '') + '</div>';
+  }
+  function streamBody(message, stream) {
+    var tasks = {};
+    stream.tasks.forEach(function (task) { tasks[task.id] = task; });
+    var html = stream.parts.map(function (part) {
+      if (part.kind === 'text') return '<div class="stream-text">' + md.markdown(part.text) + '</div>';
+      if (part.kind === 'task') return tasks[part.id] ? '<div class="timeline">' + taskHtml(tasks[part.id]) + '</div>' : '';
+      if (part.kind === 'plan') return '<div class="plan"><div class="plan-title">' + esc(stream.plan ? stream.plan.title : 'Plan') + '</div>' + stream.tasks.map(taskHtml).join('') + '</div>';
+      return part.blocks.map(function (b) { return blockHtml(message, b); }).join('');
+    }).join('');
+    var state = stream.state === 'in_progress' ? '<span class="streaming" aria-label="streaming">\u2022\u2022\u2022</span>' : (stream.stoppedBy === 'user' ? '<div class="context">Stopped</div>' : '');
+    return '<div class="stream" data-stream-state="' + esc(stream.state) + '">' + html + state + stream.finalBlocks.map(function (b) { return blockHtml(message, b); }).join('') + '</div>';
+  }
+  function streamFor(message) {
+    var ch = current();
+    return ch && (ch.streams || []).filter(function (s) { return s.ts === message.ts; })[0];
+  }
+  function sessionFor(ts) {
+    var ch = current();
+    return ch && (ch.sessions || []).filter(function (s) { return s.threadTs === ts; })[0];
+  }
+  function sizeOf(bytes) {
+    if (typeof bytes !== 'number') return '';
+    if (bytes < 1024) return bytes + ' B';
+    if (bytes < 1048576) return (bytes / 1024).toFixed(1) + ' KB';
+    return (bytes / 1048576).toFixed(1) + ' MB';
+  }
+  function fileHtml(message, f) {
+    var type = f.pretty_type || f.filetype || f.mimetype || '';
+    var meta = '<div class="file-meta"><span class="file-name">' + esc(f.name || f.title || f.id) + '</span>' + (type ? ' \u00B7 <span class="file-type">' + esc(type) + '</span>' : '') + (f.size !== undefined ? ' \u00B7 <span class="file-size">' + esc(sizeOf(f.size)) + '</span>' : '') + '</div>';
+    // Only what the bot uploaded is previewed (this page serves those bytes); shared files show what they are.
+    var preview = message.bot_id ? '<pre data-file="' + esc(f.id) + '">' + esc(fileText[f.id] || 'loading\u2026') + '</pre>' : '';
+    return '<div class="file" data-file-id="' + esc(f.id) + '"><div class="file-title">\uD83D\uDCC4 ' + esc(f.title || f.name) + '</div>' + meta + preview + '</div>';
+  }
   function body(message) {
+    var stream = streamFor(message);
+    if (stream) return streamBody(message, stream);
     if (message.blocks && message.blocks.length) return message.blocks.map(function (b) { return blockHtml(message, b); }).join('');
     if (message.markdown_text !== undefined) return md.markdown(message.markdown_text);
     return md.mrkdwn(message.text || '');
   }
   function render(message, inThread) {
     var bot = Boolean(message.bot_id);
-    var files = (message.files || []).map(function (f) {
-      return '<div class="file"><div class="file-title">\uD83D\uDCC4 ' + esc(f.title || f.name) + '</div><pre data-file="' + esc(f.id) + '">' + esc(fileText[f.id] || 'loading\u2026') + '</pre></div>';
-    }).join('');
+    var files = (message.files || []).map(function (f) { return fileHtml(message, f); }).join('');
     var reactions = (message.reactions || []).map(function (r) {
       return '<span title=":' + esc(r.name) + ':">' + (emoji[r.name] || ':' + esc(r.name) + ':') + ' ' + r.count + '</span>';
     }).join('');
@@ -72,6 +114,12 @@ export const clientScript = String.raw`
     var top = ch.messages.filter(function (m) { return !m.thread_ts || m.thread_ts === m.ts; });
     fill($('messages'), top.map(function (m) { return render(m, false); }).join('') || '<p class="hint">No messages yet. Try: <b>@shipmate where is shipping computed?</b></p>');
     $('thread').hidden = !threadTs;
+    var session = threadTs && sessionFor(threadTs);
+    $('session').hidden = !session;
+    $('session').setAttribute('data-session-status', session ? session.status : '');
+    // Slack shows its Stop button only while the session is processing.
+    $('session').innerHTML = session ? '<span class="session-status">' + esc(session.title ? session.title + ' \u2014 ' : '') + esc(session.status) + '</span>' +
+      (session.status === 'processing' ? ' <button type="button" class="danger" data-stop="1">Stop</button>' : '') : '';
     if (threadTs) fill($('replies'), ch.messages.filter(function (m) { return m.ts === threadTs || m.thread_ts === threadTs; }).map(function (m) { return render(m, true); }).join(''));
     loadFiles();
     (state.views || []).forEach(function (view) { if (!shownViews[view.id]) { shownViews[view.id] = true; showModal(view); } });
@@ -148,6 +196,10 @@ export const clientScript = String.raw`
     if (!target) return;
     if (target.dataset.channel) { channel = target.dataset.channel; kind = current() ? current().kind : 'channel'; threadTs = null; draw(); }
     else if (target.dataset.thread) { threadTs = target.dataset.thread; draw(); $('replyText').focus(); }
+    else if (target.dataset.stop) {
+      target.disabled = true;
+      post('/playground/stop', { user: user, channel: channel, threadTs: threadTs });
+    }
     else if (target.dataset.action) {
       target.disabled = true;
       post('/playground/click', { user: user, channel: channel, messageTs: target.dataset.ts, actionId: target.dataset.action, value: target.dataset.value });

@@ -74,6 +74,20 @@ const styles = `
   dialog input, dialog textarea { display: block; width: 100%; font: inherit; padding: 6px; margin-top: 4px; font-weight: 400; }
   dialog .buttons { text-align: right; }
   .hint { color: #8d7f8e; font-size: 13px; padding: 4px 16px; }
+  .file-meta { color: #616061; font-size: 12px; }
+  .stream .timeline { margin: 4px 0; }
+  .task { border: 1px solid #e2e2e2; border-radius: 6px; padding: 4px 8px; margin: 4px 0; font-size: 13px; }
+  .task-icon { display: inline-block; width: 1em; text-align: center; }
+  .task.in_progress .task-icon { color: #1264a3; } .task.complete .task-icon { color: #007a5a; } .task.error .task-icon { color: #e01e5a; } .task.pending .task-icon { color: #8d8d8d; }
+  .task-title { font-weight: 600; }
+  .task-detail, .task-output, .task-sources { color: #616061; margin-left: 1.3em; white-space: pre-wrap; }
+  .plan { border: 1px solid #ddd; border-radius: 8px; padding: 6px 10px; margin: 6px 0; }
+  .plan-title { font-weight: 700; margin-bottom: 2px; }
+  .plan .task { border: 0; padding: 2px 0; margin: 0; }
+  .streaming { color: #1264a3; font-weight: 700; letter-spacing: 2px; }
+  #session { padding: 6px 16px; border-bottom: 1px solid #ddd; font-size: 13px; display: flex; gap: 8px; align-items: center; background: #f8f8f8; }
+  #session[hidden] { display: none; }
+  #session button { border: 1px solid #e01e5a; color: #e01e5a; background: #fff; border-radius: 4px; padding: 2px 10px; font: inherit; font-weight: 600; cursor: pointer; }
   .messages .hint { color: #616061; }
 `;
 
@@ -103,6 +117,7 @@ export const playgroundPage = `<!doctype html>
 </main>
 <aside id="thread" hidden>
   <header><span>Thread</span><button id="close" type="button" title="Close thread" aria-label="Close thread">\u00d7</button></header>
+  <div id="session" role="status" hidden></div>
   <div class="messages" id="replies"></div>
   <form class="composer" id="reply"><textarea id="replyText" aria-label="Reply" placeholder="Reply\u2026"></textarea><button>Reply</button></form>
 </aside>

@@ -23,6 +23,8 @@ export interface PlaygroundOptions {
   log: Logger;
   /** Host names besides loopback and IP literals the page may be served under (a LAN name). */
   allowedHosts?: readonly string[];
+  /** The bot token's scopes in the emulator; default the bot scopes of slack-app-manifest.yaml. */
+  scopes?: readonly string[];
 }
 
 /** The people in the playground; the first is "you". */
@@ -46,6 +48,11 @@ const clickSchema = z.object({
   actionId: z.string().min(1).max(255),
   value: z.string().max(2_000).optional(),
 });
+const stopSchema = z.object({
+  user: userId,
+  channel: z.string().min(1).max(40),
+  threadTs: z.string().min(1).max(40),
+});
 const submitSchema = z.object({
   user: userId,
   viewId: z.string().min(1).max(40),
@@ -66,6 +73,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
     signingSecret,
     channels: options.channels,
     users: [...playgroundUsers],
+    ...(options.scopes ? { scopes: [...options.scopes] } : {}),
   });
   await emulator.start();
   const listeners = new Set<ServerResponse>();
@@ -83,7 +91,13 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       channels: [
         ...options.channels.map((channel) => ({ ...channel, kind: 'channel' })),
         { id: dm, name: 'shipmate', kind: 'dm' },
-      ].map((channel) => ({ ...channel, messages: emulator.messagesIn(channel.id) })),
+      ].map((channel) => ({
+        ...channel,
+        messages: emulator.messagesIn(channel.id),
+        // Streamed messages (task cards, plan, text as it arrives) and each thread's agent session.
+        streams: emulator.streamsIn(channel.id),
+        sessions: emulator.agentSessionsIn(channel.id),
+      })),
       views: emulator.openedViews(),
     };
   };
@@ -142,6 +156,14 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
       const input = clickSchema.parse(body);
       if (!emulator.message(input.channel, input.messageTs)) throw new RequestError('no such message');
       await emulator.clickButton(input);
+      return json(response, 200, { ok: true });
+    }
+    if (path === '/playground/stop') {
+      // The native Stop on a thread's agent session; the emulator refuses it unless processing.
+      const input = stopSchema.parse(body);
+      if (emulator.agentSession(input.channel, input.threadTs)?.status !== 'processing')
+        throw new RequestError('nothing to stop');
+      await emulator.clickStop(input.channel, input.threadTs, input.user);
       return json(response, 200, { ok: true });
     }
     if (path === '/playground/submit') {

@@ -1,0 +1,81 @@
+import type { StatusView, TaskCard } from '../jobs/ports.js';
+import { StreamWindow } from './stream-window.js';
+
+/** Slack's limit for `markdown_text` in one streaming call (docs.slack.dev/reference/methods/chat.appendStream). */
+export const streamCallLimit = 12_000;
+/** Streamed answer text at most; the rest of a longer answer follows as messages of its own. */
+export const streamedTextCap = 11_000;
+const titleLimit = 150;
+const detailLimit = 250;
+
+export interface TaskChunk {
+  type: 'task_update';
+  id: string;
+  title: string;
+  status: TaskCard['status'];
+  details?: string;
+}
+export interface PlanChunk {
+  type: 'plan_update';
+  title: string;
+}
+export interface TextChunk {
+  type: 'markdown_text';
+  text: string;
+}
+export type StreamChunk = TaskChunk | PlanChunk | TextChunk;
+
+/**
+ * One streamed status message: what Slack has been sent so far, so that each send carries
+ * only what changed (a task whose status or detail moved, a new plan title, newly safe text).
+ */
+export class LiveStream {
+  readonly window: StreamWindow;
+  /** Set once Slack stopped the stream (the native Stop) or it was stopped here. */
+  ended = false;
+  private readonly sentTasks = new Map<string, string>();
+  private sentPlan: string | undefined;
+
+  constructor(
+    private readonly clean: (text: string) => string,
+    holdBack: number,
+  ) {
+    this.window = new StreamWindow(clean, holdBack, streamedTextCap);
+  }
+
+  /** The chunks that bring Slack from what it has to `view`. Text only while it is safe. */
+  chunksFor(view: StatusView): StreamChunk[] {
+    const chunks: StreamChunk[] = [];
+    if (view.plan && view.plan !== this.sentPlan) {
+      this.sentPlan = view.plan;
+      chunks.push({ type: 'plan_update', title: cut(this.clean(plainTitle(view.plan)), titleLimit) });
+    }
+    for (const task of view.tasks ?? []) {
+      const chunk: TaskChunk = {
+        type: 'task_update',
+        id: task.id,
+        title: cut(this.clean(plainTitle(task.title)), titleLimit),
+        status: task.status,
+        ...(task.detail ? { details: cut(this.clean(task.detail), detailLimit) } : {}),
+      };
+      const key = JSON.stringify(chunk);
+      if (this.sentTasks.get(task.id) === key) continue;
+      this.sentTasks.set(task.id, key);
+      chunks.push(chunk);
+    }
+    if (view.answer) {
+      const text = this.window.offer(view.answer);
+      if (text) chunks.push({ type: 'markdown_text', text });
+    }
+    return chunks;
+  }
+}
+
+/** Task and plan titles are plain text: Markdown emphasis and code marks are dropped. */
+function plainTitle(text: string): string {
+  return text.replace(/[*_`]/g, '').replace(/\s+/g, ' ').trim();
+}
+
+function cut(text: string, limit: number): string {
+  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
