@@ -184,6 +184,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
         request: request.request,
         repo,
         workspace,
+        step: context.step,
       },
     });
   };

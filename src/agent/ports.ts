@@ -1,6 +1,6 @@
 import type { RepoConfig } from '../config.js';
 import type { JobOf } from '../jobs/job-kinds.js';
-import type { JobOutcome, Reply, ReplyAction } from '../jobs/ports.js';
+import type { JobOutcome, Reply, ReplyAction, StepHandle } from '../jobs/ports.js';
 import type { PermissionQuestion } from '../jobs/tools.js';
 import type { Workspace } from '../workspace/types.js';
 
@@ -21,6 +21,8 @@ export interface ChangeInput {
   request: string;
   repo: ResolvedRepo;
   workspace: Workspace;
+  /** Shows a step of the flow (the checks, the review) as a task card; absent in some tests. */
+  step?: ((title: string) => StepHandle) | undefined;
 }
 
 /** What a change request turns into once the agent is done (checks, review, PR). Implemented by src/forge/. */

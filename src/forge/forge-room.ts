@@ -189,11 +189,17 @@ async function propose(
     return { reply: { markdown }, ready: false };
   }
   const limits = deps.config.limits;
+  const checking =
+    repo.checks.length > 0 ? input.step?.(`Running the checks (${repo.checks.join(', ')})…`) : undefined;
   const checks = await runChecks(repo, workspace, limits.commandTimeoutSeconds * 1000);
+  const failed = checks.filter((check) => !check.ok).length;
+  if (failed > 0) checking?.failed(`${failed} of ${checks.length} failed`);
+  else checking?.done(`${checks.length} passed`);
   // The checks run the repository's code, which may change tracked files: what is reviewed,
   // shown and later committed is the checkout as the checks left it.
   const staged = checks.length > 0 ? await workspace.stage(policy) : first;
   const changedByChecks = staged.tree !== first.tree;
+  const reviewing = input.step?.('Reviewing the change…');
   const review = await reviewChange({
     patch: staged.patch,
     files: staged.files,
@@ -201,6 +207,7 @@ async function propose(
     scrub: deps.scrub,
     log: deps.log,
   });
+  reviewing?.done(review.flags.length > 0 ? `${review.flags.length} to look at` : 'nothing flagged');
   const lines = staged.files.reduce((sum, file) => sum + file.added + file.deleted, 0);
   const tooBig = staged.files.length > limits.maxChangedFiles || lines > limits.maxChangedLines;
   const summary = withDiff(

@@ -12,7 +12,8 @@ import type { StreamView } from '../support/slack-emulator.js';
 
 const token = 'ghp_Zq8vN2xL5rT9wB3mK7yH1cF6dJ4pS0aEuW2i';
 const [tokenStart, tokenEnd] = [token.slice(0, 19), token.slice(19)];
-const config = 'repos:\n  - name: shop\n    url: "{{repo}}"\nlimits:\n  commandTimeoutSeconds: 60\n';
+const config =
+  'repos:\n  - name: shop\n    url: "{{repo}}"\n    checks: ["test -f README.md"]\nlimits:\n  commandTimeoutSeconds: 60\n';
 const shell = (command: string) => ({ toolCalls: [{ name: 'shell', arguments: { command } }] });
 const sentence =
   'The shipping total is computed once in computeShippingCost and again when the cart is rendered, so the customer sees it twice.';
@@ -73,6 +74,35 @@ describe('in a workspace with streaming and agent sessions', () => {
     expect(session?.status).toBe('active');
     expect(session?.statusHistory[0]).toBe('processing');
     expect(session?.title).toBe('why does checkout show shipping twice?');
+  });
+
+  it('shows a change request under its plan title, with the checks and the review as task cards', async () => {
+    h.model.enqueue(
+      {
+        toolCalls: [
+          { name: 'edit_file', arguments: { path: 'README.md', old_text: '# shop', new_text: '# The shop' } },
+        ],
+      },
+      { content: 'Renamed the heading.' },
+    );
+    const { ts } = await h.ask('fix the heading in the README');
+    const stream = await waitFor(() => streamIn(h, ts, 'completed'), 30_000, 'a completed stream');
+    expect(stream.plan?.title).toContain('change request about shop');
+    const titles = stream.tasks.map((task) => task.title);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'Editing README.md…',
+        'Running the checks (test -f README.md)…',
+        'Reviewing the change…',
+      ]),
+    );
+    expect(titles.indexOf('Editing README.md…')).toBeLessThan(titles.indexOf('Reviewing the change…'));
+    expect(stream.tasks.find((task) => task.title.startsWith('Running the checks'))?.details).toBe(
+      '1 passed',
+    );
+    // The summary with its diff and buttons is a message of its own, after the stream.
+    const [summary] = await h.waitForAnswers(ts);
+    expect(JSON.stringify(summary!.blocks)).toContain('README.md');
   });
 
   it('never sends a token the model writes across two chunks, in any form', async () => {
