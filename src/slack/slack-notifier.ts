@@ -101,7 +101,9 @@ export class SlackNotifier implements Notifier {
   }
 
   updateStatus(thread: ThreadRef, statusTs: string, view: StatusView): Promise<void> {
-    if (this.streams.has(streamKey(thread.channel, statusTs))) {
+    const live = this.streams.get(streamKey(thread.channel, statusTs));
+    if (live) {
+      if (live.closing) return Promise.resolve();
       return this.updates.update(thread.channel, statusTs, { stream: view }, 'stream');
     }
     return this.updates.update(thread.channel, statusTs, { ...renderStatus(this.cleanView(view)) });
@@ -139,6 +141,7 @@ export class SlackNotifier implements Notifier {
       void this.setSession(thread, ending.session);
       return false;
     }
+    live.closing = true;
     const done = new Promise<void>((resolve, reject) => {
       void this.updates.update(
         thread.channel,

@@ -33,6 +33,8 @@ export class LiveStream {
   readonly window: StreamWindow;
   /** Set once Slack stopped the stream (the native Stop) or it was stopped here. */
   ended = false;
+  /** Set when the job's ending is queued: no later view may take its place in the queue. */
+  closing = false;
   private readonly sentTasks = new Map<string, string>();
   private sentPlan: string | undefined;
 
