@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     log,
     models: [services.model, services.reviewer === services.model ? undefined : services.reviewer],
     sandboxStatus: () => sandbox.status(),
+    scrub,
     ...(playground ? {} : { slackScopes: checkSlackScopes }),
   });
   await pool.start(jobs);

@@ -1,5 +1,6 @@
 import type { ChatCompletionContentPart } from 'openai/resources/chat/completions';
 import type { Config } from '../config.js';
+import { inertCode } from '../jobs/inert-text.js';
 import type { ThreadFile, ThreadFiles, ThreadMessage } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
 import type { Workspace } from '../workspace/types.js';
@@ -301,11 +302,8 @@ export function withoutImages(transcript: readonly ChatMessage[]): ChatMessage[]
 
 /** The sharer's name for a file, for a sentence: one line, no Slack syntax, no hidden text, short. */
 function displayName(name: string): string {
-  const clean = sanitizeUntrusted(name)
-    .replace(/[\u0000-\u001f\u007f<>`]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clean.length > 80 ? `${clean.slice(0, 77)}…` : clean;
+  // A name someone chose, shown in the thread: a code span, so `[text](url)` is no link.
+  return inertCode(sanitizeUntrusted(name));
 }
 
 function size(bytes: number): string {

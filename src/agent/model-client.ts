@@ -215,6 +215,24 @@ export class ModelClient {
       let content = '';
       let reasoning = '';
       let finishReason: string | undefined;
+      // Qwen3 and DeepSeek-R1 templates may open the thinking themselves: the content then
+      // starts with reasoning and only a bare </think> shows where it ends. Until that, or a
+      // separate reasoning field (the server split it off), nothing is handed on as answer text.
+      let gated =
+        (this.profile.family === 'qwen' || this.profile.family === 'deepseek') &&
+        /qwen3|qwq|r1\b|reason|think/i.test(this.profile.name);
+      let handed = 0;
+      const handOn = () => {
+        if (!onText) return;
+        if (gated) {
+          const close = /<\/think(?:ing)?>/i.exec(content);
+          if (!close) return;
+          gated = false;
+          handed = close.index;
+        }
+        if (content.length > handed) onText(content.slice(handed));
+        handed = content.length;
+      };
       let usage: Read['usage'];
       const calls: Array<{ id: string; name: string; arguments: string; object?: unknown }> = [];
       let announced = 0;
@@ -236,12 +254,15 @@ export class ModelClient {
           reasoning_content?: unknown;
           reasoning?: unknown;
         };
+        const thought = delta.reasoning_content ?? delta.reasoning;
+        if (typeof thought === 'string' && thought) {
+          reasoning += thought;
+          gated = false;
+        }
         if (typeof delta.content === 'string' && delta.content) {
           content += delta.content;
-          onText?.(delta.content);
+          handOn();
         }
-        const thought = delta.reasoning_content ?? delta.reasoning;
-        if (typeof thought === 'string') reasoning += thought;
         for (const part of delta.tool_calls ?? []) {
           const at = part.index ?? calls.length;
           announceBefore(at);

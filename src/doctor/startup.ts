@@ -4,6 +4,7 @@ import { contextWindow, minimumContextTokens, resolveProfile } from '../agent/mo
 import type { ModelClient } from '../agent/model-client.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Scrubber } from '../scrub-secrets.js';
 import type { SandboxStatus } from '../workspace/types.js';
 import { type DoctorDeps, runChecks } from './run-checks.js';
 import type { CheckResult } from './types.js';
@@ -15,6 +16,8 @@ export interface StartupCheckDeps {
   models: Array<ModelClient | undefined>;
   sandboxStatus: () => SandboxStatus;
   slackScopes?: DoctorDeps['slackScopes'];
+  /** Every text that leaves through /healthz passes it (a forge or model may echo a token). */
+  scrub: Scrubber;
 }
 
 /**
@@ -50,11 +53,17 @@ export function startStartupChecks(deps: StartupCheckDeps): { results(): CheckRe
   for (const model of deps.models) model?.learnFrom(learning);
   void (async () => {
     await learning;
-    results = await runChecks(config, {
+    const found = await runChecks(config, {
       probeModel: reachModel,
       sandbox: async () => ({ status: deps.sandboxStatus(), weak: false }),
       ...(deps.slackScopes ? { slackScopes: deps.slackScopes } : {}),
     });
+    results = found.map((result) => ({
+      ...result,
+      name: deps.scrub(result.name),
+      detail: deps.scrub(result.detail),
+      ...(result.fix ? { fix: deps.scrub(result.fix) } : {}),
+    }));
     for (const result of results) {
       const line = { check: result.name, detail: result.detail, ...(result.fix ? { fix: result.fix } : {}) };
       if (result.status === 'ok') log.info(line, 'startup-check');

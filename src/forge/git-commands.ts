@@ -1,4 +1,5 @@
 import { ProviderError } from '../errors.js';
+import { inertCode } from '../jobs/inert-text.js';
 import { firstErrorLine, runHostGit, scrubUrlCredentials } from '../workspace/host-git.js';
 import type { ImportPolicy } from '../workspace/types.js';
 import { forgeNames, tokenVariables } from './forge-of.js';
@@ -84,7 +85,9 @@ export async function pushBranch(options: {
 function explainPushFailure(error: unknown, branch: string, forge: ForgeKind | undefined): unknown {
   const text = scrubUrlCredentials(error instanceof Error ? error.message : String(error));
   const sentence = pushSentence(text, branch, forge);
-  const userMessage = sentence ?? `git push failed: ${firstErrorLine(error)}`;
+  // git's words may carry what the remote said (an ERR line): shown inert, never as Markdown.
+  const userMessage =
+    sentence ?? `git push failed: ${inertCode(firstErrorLine(error), 300) || '(no message)'}`;
   return new ProviderError('push-failed', text, { cause: error, userMessage, fields: { branch } });
 }
 
@@ -137,8 +140,13 @@ export const gitUsernames: Record<ForgeKind, string> = {
 export function authorizationEnv(token: string, forge: ForgeKind = 'github'): Record<string, string> {
   const basic = Buffer.from(`${gitUsernames[forge]}:${token}`).toString('base64');
   return {
-    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_COUNT: '2',
     GIT_CONFIG_KEY_0: 'http.extraHeader',
     GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    // The header goes with every request git makes; a remote that redirects (a hostile forge,
+    // a man in the middle) would get it sent to the host it names. Never follow one
+    // (https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpfollowRedirects).
+    GIT_CONFIG_KEY_1: 'http.followRedirects',
+    GIT_CONFIG_VALUE_1: 'false',
   };
 }

@@ -87,7 +87,14 @@ export function toOpenAiTool(tool: AgentTool): {
   return { type: 'function', function: { name: tool.name, description: tool.description, parameters } };
 }
 
+/**
+ * One line of at most `max` characters for a status line or a task card. It ends at a word
+ * boundary: a word cut in half could be part of a token the scrubber only knows whole, so a
+ * word that does not fit is left out.
+ */
 export function shorten(text: string, max = 60): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  if (line.length <= max) return line;
+  const cut = line.lastIndexOf(' ', max - 1);
+  return `${cut > 0 ? line.slice(0, cut) : ''}…`;
 }

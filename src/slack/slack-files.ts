@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
+import { inertCode } from '../jobs/inert-text.js';
 import type { ThreadFile } from '../jobs/job-kinds.js';
 import type { FileDownload, ThreadFiles } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
@@ -189,12 +190,7 @@ function refused(reason: Exclude<FileDownload, { ok: true }>['reason'], sentence
 
 /** A name for a sentence: one line, no Slack syntax, short. */
 function displayName(name: string): string {
-  const clean = name
-    .replace(/[\u0000-\u001f\u007f<>`]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const short = clean.length > 80 ? `${clean.slice(0, 77)}…` : clean;
-  return short || 'a file';
+  return inertCode(name) || 'a file';
 }
 
 function formatSize(bytes: number): string {

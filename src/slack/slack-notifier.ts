@@ -16,7 +16,7 @@ import { toSlackText } from './mention-syntax.js';
 import { renderReply, renderStatus, replyExtras } from './message-format.js';
 import { OutputQueue } from './output-queue.js';
 import type { SlackEdge } from './slack-app.js';
-import { LiveStream, type StreamChunk, streamCallLimit } from './slack-stream.js';
+import { LiveStream, type StreamChunk, streamedMessageLimit } from './slack-stream.js';
 
 /** Link previews are an exfiltration path: every post turns them off. */
 const noUnfurl = { unfurl_links: false, unfurl_media: false } as const;
@@ -228,40 +228,54 @@ export class SlackNotifier implements Notifier {
     const live = this.streams.get(streamKey(channel, ts));
     this.streams.delete(streamKey(channel, ts));
     try {
-      /** Already cleaned: posted as it is. */
+      /** Already cleaned: posted as it is, after the stream ends. */
       let separate: Reply | undefined = ending.reply ? this.cleanReply(ending.reply) : undefined;
+      /** What follows the stream if Slack refuses to finish it with the rest of the answer. */
+      let fallback = separate;
       const chunks: StreamChunk[] = live && !live.ended ? live.chunksFor(ending.view) : [];
       let blocks: unknown[] | undefined;
       if (live && !live.ended && ending.reply?.streamed) {
         const rest = live.window.diverged ? undefined : live.window.rest(ending.reply.markdown);
-        if (rest !== undefined && rest.length <= streamCallLimit - 1_000) {
-          if (rest.trim()) chunks.push({ type: 'markdown_text', text: rest });
-          blocks = replyExtras(this.cleanReply({ ...ending.reply, markdown: '' }));
-          separate = undefined;
-        } else if (rest !== undefined && live.window.text) {
-          // Too long to finish in the stream: the rest of the answer follows in messages of its own.
-          separate = { ...this.cleanReply({ ...ending.reply, markdown: '' }), markdown: rest };
+        const extras = replyExtras(this.cleanReply({ ...ending.reply, markdown: '' }));
+        if (rest !== undefined) {
+          const continued = { ...this.cleanReply({ ...ending.reply, markdown: '' }), markdown: rest };
+          fallback = rest.trim() ? continued : { ...continued, markdown: '_(end of the answer above)_' };
+          // The whole message stays under Slack's 12,000 characters (msg_too_long).
+          if (live.window.text.length + rest.length <= streamedMessageLimit) {
+            if (rest.trim()) chunks.push({ type: 'markdown_text', text: rest });
+            blocks = extras;
+            separate = undefined;
+          } else {
+            // Too long to finish in the stream: the rest follows in messages of its own.
+            separate = continued;
+          }
         }
       }
       let sessionSet = false;
       if (live && !live.ended) {
         live.ended = true;
         // stopStream also sets the thread's session (`session_status`, default active).
-        sessionSet = await this.client.chat
-          .stopStream({
-            channel,
-            ts,
-            ...(chunks.length > 0 ? { chunks } : {}),
-            ...(blocks && blocks.length > 0 ? { blocks } : {}),
-            ...(this.sessions === 'off' ? {} : { session_status: ending.session }),
-          } as never)
-          .then(
-            () => this.sessions !== 'off',
-            (error: unknown) => {
-              this.streamFailed(live, channel, error);
-              return false;
-            },
+        const session = this.sessions === 'off' ? {} : { session_status: ending.session };
+        const stop = (extra: Record<string, unknown>) =>
+          this.client.chat.stopStream({ channel, ts, ...session, ...extra } as never).then(
+            () => true,
+            (error: unknown) => error,
           );
+        let stopped = await stop({
+          ...(chunks.length > 0 ? { chunks } : {}),
+          ...(blocks && blocks.length > 0 ? { blocks } : {}),
+        });
+        if (stopped !== true && !streamGone.has(slackErrorCode(stopped) ?? '')) {
+          // Refused with the rest in it: end the stream bare, and the rest follows as a message.
+          this.log.warn({ err: stopped, channel }, 'stream-stop-refused');
+          separate = fallback;
+          stopped = await stop({});
+        }
+        if (stopped === true) sessionSet = this.sessions !== 'off';
+        else {
+          this.streamFailed(live, channel, stopped);
+          separate ??= fallback;
+        }
       }
       if (separate) await this.postCleaned(thread, separate);
       if (!sessionSet) void this.setSession(thread, ending.session);

@@ -1,10 +1,13 @@
 import type { StatusView, TaskCard } from '../jobs/ports.js';
 import { StreamWindow } from './stream-window.js';
 
-/** Slack's limit for `markdown_text` in one streaming call (docs.slack.dev/reference/methods/chat.appendStream). */
-export const streamCallLimit = 12_000;
 /** Streamed answer text at most; the rest of a longer answer follows as messages of its own. */
 export const streamedTextCap = 11_000;
+/**
+ * All the text of one streamed message: Slack answers `msg_too_long` past 12,000 characters in
+ * a message as well as in one call; room is left for the usage line and the buttons.
+ */
+export const streamedMessageLimit = 11_500;
 const titleLimit = 150;
 const detailLimit = 250;
 
@@ -50,13 +53,13 @@ export class LiveStream {
     const chunks: StreamChunk[] = [];
     if (view.plan && view.plan !== this.sentPlan) {
       this.sentPlan = view.plan;
-      chunks.push({ type: 'plan_update', title: cut(this.clean(plainTitle(view.plan)), titleLimit) });
+      chunks.push({ type: 'plan_update', title: cut(plainTitle(this.clean(view.plan)), titleLimit) });
     }
     for (const task of view.tasks ?? []) {
       const chunk: TaskChunk = {
         type: 'task_update',
         id: task.id,
-        title: cut(this.clean(plainTitle(task.title)), titleLimit),
+        title: cut(plainTitle(this.clean(task.title)), titleLimit),
         status: task.status,
         ...(task.detail ? { details: cut(this.clean(task.detail), detailLimit) } : {}),
       };
@@ -73,11 +76,13 @@ export class LiveStream {
   }
 }
 
-/** Task and plan titles are plain text: Markdown emphasis and code marks are dropped. */
+/**
+ * Task and plan titles are plain text: emphasis and code marks are dropped, after cleaning
+ * (dropping `_` first would turn `ghp_…` into text the scrubber no longer knows).
+ */
 function plainTitle(text: string): string {
-  return text.replace(/[*_`]/g, '').replace(/\s+/g, ' ').trim();
+  return text.replace(/[*`]/g, '').replace(/\s+/g, ' ').trim();
 }
-
 function cut(text: string, limit: number): string {
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
 }

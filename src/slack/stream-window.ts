@@ -11,7 +11,7 @@
  */
 export class StreamWindow {
   private sent = '';
-  private stopped = false;
+  private mismatch = false;
 
   constructor(
     private readonly clean: (raw: string) => string,
@@ -26,24 +26,28 @@ export class StreamWindow {
     return this.sent;
   }
 
-  /** True once a cleaning disagreed with what was sent, or the cap was reached. */
+  /** True once a cleaning disagreed with what was sent: the rest cannot follow it. */
   get diverged(): boolean {
-    return this.stopped;
+    return this.mismatch;
+  }
+
+  /** True once the cap was reached: the rest follows in a message of its own. */
+  get capped(): boolean {
+    return this.sent.length >= this.maxChars;
   }
 
   /** What may be sent now, given the whole raw text so far; '' when nothing new is safe yet. */
   offer(raw: string): string {
-    if (this.stopped) return '';
+    if (this.mismatch || this.capped) return '';
     const clean = this.clean(raw);
     if (!clean.startsWith(this.sent)) {
-      this.stopped = true;
+      this.mismatch = true;
       return '';
     }
     const cut = Math.min(safeCut(clean, this.holdBack), this.maxChars);
     if (cut <= this.sent.length) return '';
     const delta = clean.slice(this.sent.length, cut);
     this.sent = clean.slice(0, cut);
-    if (this.sent.length >= this.maxChars) this.stopped = true;
     return delta;
   }
 
@@ -65,11 +69,12 @@ export class StreamWindow {
  * past the window. Returns 0 when nothing may be sent yet.
  */
 function safeCut(text: string, holdBack: number): number {
+  const ignored = ignoredPositions(text);
   let counted = 0;
   let limit = text.length;
   while (limit > 0 && counted < holdBack) {
     limit -= 1;
-    if (!isIgnored(text.charCodeAt(limit))) counted += 1;
+    if (!ignored[limit]) counted += 1;
   }
   if (counted < holdBack) return 0;
   for (let index = limit - 1; index >= 0; index -= 1) {
@@ -77,6 +82,22 @@ function safeCut(text: string, holdBack: number): number {
     if (code === 0x20 || code === 0x0a) return index + 1;
   }
   return 0;
+}
+
+/**
+ * What the scrubber sees through: whitespace and invisible characters, and the escapes it
+ * decodes before matching (`\n`, `\t`, `\u200b`, `%20`: JSON and percent escapes). None of
+ * them counts toward the window, so padding a secret with them cannot stretch it past.
+ */
+const escapes = /\\(?:u[0-9a-fA-F]{4}|[nrtbf"\\/])|%[0-9a-fA-F]{2}/g;
+
+function ignoredPositions(text: string): Uint8Array {
+  const ignored = new Uint8Array(text.length);
+  for (let index = 0; index < text.length; index += 1) {
+    if (isIgnored(text.charCodeAt(index))) ignored[index] = 1;
+  }
+  for (const match of text.matchAll(escapes)) ignored.fill(1, match.index, match.index + match[0].length);
+  return ignored;
 }
 
 /** Whitespace, the invisible characters the scrubber removes before matching, and surrogate halves. */

@@ -113,12 +113,12 @@ describe('files shared in a thread, with a vision model', () => {
     const answer = job.answers.map(answerText).join('\n');
     expect(answer).toContain('Here is what I can tell.');
     expect(answer).toMatch(
-      /I did not read big\.log: it is larger than the [\d.]+ KiB limit for a shared file\./,
+      /I did not read `big\.log`: it is larger than the [\d.]+ KiB limit for a shared file\./,
     );
-    expect(answer).toMatch(/I can’t read bundle\.zip: [^\n]*\./);
+    expect(answer).toMatch(/I can’t read `bundle\.zip`: [^\n]*\./);
     const text = userText(h.model.requests[0]!);
-    expect(text).toMatch(/I did not read big\.log/);
-    expect(text).toMatch(/I can’t read bundle\.zip/);
+    expect(text).toMatch(/I did not read `big\.log`/);
+    expect(text).toMatch(/I can’t read `bundle\.zip`/);
     expect(filePathsTold(text)).toEqual([]);
   });
 

@@ -125,11 +125,11 @@ describe('hostile files shared in a thread', () => {
     ).toEqual([]);
     expect(recorder.requests, 'no request at all reaches the other host').toEqual([]);
     const text = userText(firstRequestAfter(0));
-    expect(text).toMatch(/I could not read steal\.log: [^\n]*not point to Slack/);
-    expect(text).toMatch(/I could not read moved\.log: [^\n]*redirect/);
+    expect(text).toMatch(/I could not read `steal\.log`: [^\n]*not point to Slack/);
+    expect(text).toMatch(/I could not read `moved\.log`: [^\n]*redirect/);
     const answer = job.answers.map(answerText).join('\n');
-    expect(answer).toMatch(/I could not read steal\.log/);
-    expect(answer).toMatch(/I could not read moved\.log/);
+    expect(answer).toMatch(/I could not read `steal\.log`/);
+    expect(answer).toMatch(/I could not read `moved\.log`/);
     expect(toolOutputs(h).join('\n')).not.toMatch(/steal\.log|moved\.log/);
     await expectNoLeaks(bed);
   });
@@ -164,7 +164,7 @@ describe('hostile files shared in a thread', () => {
         text: 'what failed?',
         files: [{ name: 'report.log', content: 'the real report' }],
       });
-      const sentence = 'I could not read report.log: shipmate needs the files:read scope';
+      const sentence = 'I could not read `report.log`: shipmate needs the files:read scope';
       expect(userText(firstRequestAfter(0))).toContain(sentence);
       expect(job.answers.map(answerText).join('\n')).toContain(sentence);
       expect(toolOutputs(h).join('\n')).not.toMatch(/report\.log/);

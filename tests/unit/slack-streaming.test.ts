@@ -84,8 +84,10 @@ describe('the windowed scrubber for streamed answers', () => {
     const capped = new StreamWindow(clean, 10, 100);
     stream(prose(100), 5, capped);
     expect(capped.text.length).toBeLessThanOrEqual(100);
-    expect(capped.diverged).toBe(true);
+    expect(capped.capped).toBe(true);
+    expect(capped.diverged).toBe(false);
     expect(capped.offer(prose(120))).toBe('');
+    expect(capped.text + capped.rest(prose(120))).toBe(prose(120));
 
     let flip = false;
     const shifting = new StreamWindow((text) => (flip ? `X${text}` : text), 10, 1_000);
