@@ -30,7 +30,9 @@ const plainPatterns: { pattern: RegExp; keepsPrefix: boolean }[] = [
   { pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, keepsPrefix: false }, // AWS access key ids
   { pattern: /(aws_secret_access_key\s*[=:]\s*)[A-Za-z0-9/+=]{40}/gi, keepsPrefix: true },
   {
-    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+    // PEM keys, and OpenPGP's armour ("-----BEGIN PGP PRIVATE KEY BLOCK-----").
+    pattern:
+      /-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
     keepsPrefix: false,
   },
   { pattern: /(https?:\/\/)[^/\s:@]+:[^/\s@]+@/g, keepsPrefix: true }, // credentials in URLs

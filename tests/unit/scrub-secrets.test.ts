@@ -237,3 +237,14 @@ describe('secret scrubber: earlier behaviour', () => {
     expect(scrub(input)).toBe(expected);
   });
 });
+
+describe('secret scrubber: private keys', () => {
+  it('redacts PEM and OpenPGP private key blocks, also when the end has not arrived yet', () => {
+    const scrub = createScrubber();
+    for (const kind of ['RSA PRIVATE KEY', 'PRIVATE KEY', 'PGP PRIVATE KEY BLOCK']) {
+      const block = `-----BEGIN ${kind}-----\nlQOYBF1xk2sBCADd8vKq\n-----END ${kind}-----`;
+      expect(scrub(`key: ${block} done`)).toBe('key: [redacted] done');
+      expect(scrub(`key: ${block.slice(0, 50)}`)).toBe('key: [redacted]');
+    }
+  });
+});
