@@ -1,6 +1,9 @@
+import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import { SlackThreadHistory } from '../../src/slack/slack-thread-history.js';
 import { ALICE, CHANNEL, Harness, waitFor } from '../support/harness.js';
-import type { StreamView } from '../support/slack-emulator.js';
+import { type StreamView, TEST_BOT_TOKEN } from '../support/slack-emulator.js';
 
 /**
  * Slack's agent surface end to end through dist/main.js: task cards and a streamed answer in
@@ -177,5 +180,32 @@ describe('in a workspace that refuses streaming and agent sessions', () => {
     const log = h.app!.allOutput();
     expect(log.match(/streaming-unavailable/g)).toHaveLength(1);
     expect(log.match(/agent-sessions-unavailable/g)).toHaveLength(1);
+  });
+});
+
+describe('reading a streamed answer back from Slack', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await Harness.start({ slackNative: true, config });
+  });
+
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('gives the answer text (not its task cards) to the thread reader, as Slack stores it', async () => {
+    h.model.enqueue(shell('rg -n computeShippingCost'), { content: longAnswer.slice(0, 600) });
+    const { ts } = await h.ask('why does checkout show shipping twice?');
+    await waitFor(() => streamIn(h, ts, 'completed'), 30_000, 'a completed stream');
+    const history = new SlackThreadHistory(
+      new WebClient(TEST_BOT_TOKEN, { slackApiUrl: h.slack.apiUrl }),
+      () => h.slack.botUserId,
+      createLogger({ level: 'silent' }),
+    );
+    const messages = await history.fetch(CHANNEL, ts);
+    const answer = messages.find((message) => message.kind === 'shipmate');
+    expect(answer?.text.replace(/\s+/g, ' ')).toContain(longAnswer.slice(0, 300).replace(/\s+/g, ' '));
+    expect(answer?.text).not.toContain('Preparing a fresh checkout');
   });
 });
