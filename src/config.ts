@@ -50,29 +50,34 @@ export interface ForgeCredentials {
   apiUrl: string | undefined;
 }
 
+/**
+ * A two-part forge path (`owner/name`, `workspace/repo`) for the `key:` of a repo. `.` and `..`
+ * are refused as a part: the URL parser resolves them (even percent-encoded), so the token
+ * would be sent to API paths outside the repository's.
+ */
+const twoPartPath = (key: string, shape: string) =>
+  z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, `must look like ${shape}`)
+    .refine(
+      (path) => path.split('/').every((part) => part !== '.' && part !== '..'),
+      `\`${key}:\` must be ${shape}, without \`.\` or \`..\` as a part`,
+    );
+
 const repoSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, dot, dash or underscore'),
     url: z.string().min(1),
     defaultBranch: z.string().min(1).optional(),
     channels: z.array(slackId('[CGD]')).default([]),
-    github: z
-      .string()
-      .regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')
-      .optional(),
+    github: twoPartPath('github', 'owner/name').optional(),
     /** A GitLab project: `group/name` or `group/subgroup/…/name`. */
     gitlab: z
       .string()
       .regex(/^[\w.-]+(\/[\w.-]+)+$/, 'must look like group/name or group/subgroup/name')
       .optional(),
-    gitea: z
-      .string()
-      .regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')
-      .optional(),
-    bitbucket: z
-      .string()
-      .regex(/^[\w.-]+\/[\w.-]+$/, 'must look like workspace/repo')
-      .optional(),
+    gitea: twoPartPath('gitea', 'owner/name').optional(),
+    bitbucket: twoPartPath('bitbucket', 'workspace/repo').optional(),
     checks: z.array(z.string().min(1)).default([]),
     instructions: z.string().optional(),
     allowedDomains: z.array(allowedDomain).default([]),
@@ -288,6 +293,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     const url = env[name];
     if (url && !/^https?:\/\//.test(url)) problems.push(`${name} must be an http(s) URL (got "${url}").`);
   }
+  for (const names of Object.values(forgeEnv)) {
+    const problem = plainHttpProblem(names.apiUrl, env[names.apiUrl]);
+    if (problem) problems.push(problem);
+  }
   problems.push(...missingForgeTokens(env, repos, configFile));
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -454,6 +463,24 @@ function modelSettings(file: FileConfig): Record<string, ModelSettings> {
   for (const [name, price] of Object.entries(file.model.prices)) settings[name] = { price };
   for (const [name, model] of Object.entries(file.models)) settings[name] = { ...settings[name], ...model };
   return settings;
+}
+
+/**
+ * A forge API base over plain http to another machine: the token (and every answer) would
+ * travel unencrypted, so start-up stops. http to this machine (a stand-in, a tunnel) is fine.
+ */
+function plainHttpProblem(name: string, value: string | undefined): string | undefined {
+  if (!value || !/^http:\/\//i.test(value)) return undefined;
+  let host: string;
+  try {
+    host = new URL(value).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  } catch {
+    return `${name} is not a valid URL.`;
+  }
+  const loopback =
+    host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+  if (loopback) return undefined;
+  return `${name} uses plain http to ${host}: the token would travel unencrypted; use https.`;
 }
 
 function forgeCredentials(env: Env, kind: keyof typeof forgeEnv): ForgeCredentials {

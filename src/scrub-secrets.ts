@@ -178,11 +178,25 @@ interface Needle {
 }
 
 /**
- * How many characters (not counting whitespace and invisible ones, which matching ignores) one
- * match can span at most: a token shape, or a configured secret written as percent-escapes
- * (three characters for each), hex (two) or base64. A streamed answer holds back this much
- * behind its newest text (src/slack/stream-window.ts).
+ * How far back a token shape or a plain pattern can reach from the newest text before it is
+ * decided, in characters that are not whitespace or invisible (matching ignores those): the
+ * longest is `aws_secret_access_key=` and its 40 characters; a token shape is decided within
+ * its prefix and its minimum length (`github_pat_` + 20). Configured secrets, whose encodings
+ * are longer, are held back by `secretNeedles` instead (src/slack/stream-window.ts).
  */
+export const patternReach = 64;
+
+/**
+ * Every form in which a configured secret is matched (the literal, its JSON, hex and base64
+ * forms), for the streamed answer's window: text whose end could be the start of one of these
+ * is held back. Percent-escapes are held back by the window itself.
+ */
+export function secretNeedles(secrets: readonly string[] = []): string[] {
+  const literals = [...new Set(secrets.filter((secret) => secret.length >= 8))];
+  return [...new Set([...literals, ...literalNeedles(literals).map((needle) => needle.text)])];
+}
+
+/** The longest span (significant characters) a configured secret covers: as percent-escapes. */
 export function scrubReach(secrets: readonly string[] = []): number {
   const longest = Math.max(0, ...secrets.map((secret) => secret.length));
   return Math.max(200, 3 * longest + 16);

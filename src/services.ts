@@ -9,7 +9,7 @@ import { WorkerPool } from './jobs/worker-pool.js';
 import type { Logger } from './log.js';
 import { sandboxOptionsFor } from './sandbox-options.js';
 import type { Scrubber } from './scrub-secrets.js';
-import { scrubReach } from './scrub-secrets.js';
+import { patternReach, scrubReach, secretNeedles } from './scrub-secrets.js';
 import { startPlayground } from './slack/playground/playground.js';
 import { createSlackEdge } from './slack/slack-app.js';
 import { SlackThreadFiles } from './slack/slack-files.js';
@@ -40,7 +40,13 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     apiUrl: playground?.apiUrl ?? config.slack.apiUrl,
     log,
   });
-  const notifier = createSlackNotifier(edge, scrub, log, { holdBack: scrubReach(config.secrets) });
+  const notifier = createSlackNotifier(edge, scrub, log, {
+    window: {
+      holdBack: patternReach,
+      needles: secretNeedles(config.secrets),
+      escapeReach: scrubReach(config.secrets),
+    },
+  });
   const pool = new WorkerPool({ queue, notifier, concurrency: config.concurrency, log });
 
   const sandbox = await SandboxRunner.create(sandboxOptionsFor(config, log));

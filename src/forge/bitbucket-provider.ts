@@ -6,6 +6,20 @@
 // error one sentence.
 import { z } from 'zod';
 import { ProviderError } from '../errors.js';
+import { webBaseUrl } from './forge-of.js';
+import {
+  clip,
+  encodePath,
+  forgeSignal,
+  forgeText,
+  forgeTimeoutMs,
+  ownLink,
+  readCapped,
+  redactSecrets,
+  scopeNames,
+  timedOut,
+  tooLargeSentence,
+} from './forge-text.js';
 import {
   type ForgeAccess,
   forgeErrorCode,
@@ -63,26 +77,41 @@ export class BitbucketProvider implements PullRequestProvider {
   readonly terms = pullRequestTerms;
   private readonly apiUrl: string;
   private readonly token: string | undefined;
+  /** `workspace/repo` as encoded URL segments; undefined when a segment is `.` or `..`. */
+  private readonly encodedPath: string | undefined;
+  /** Where people browse Bitbucket; a link it sends is shown only when it is on this host. */
+  private readonly webBase: string;
+
+  /** How long one request may take (the forge deadline; shorter in tests). */
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly path: string,
-    options: { token: string | undefined; apiUrl: string | undefined },
+    options: { token: string | undefined; apiUrl: string | undefined; timeoutMs?: number },
   ) {
+    this.timeoutMs = options.timeoutMs ?? forgeTimeoutMs;
     this.apiUrl = (options.apiUrl || defaultApiUrl).replace(/\/+$/, '');
     this.token = options.token;
+    this.encodedPath = encodePath(path);
+    this.webBase = webBaseUrl('bitbucket', options.apiUrl || undefined);
+  }
+
+  /** The repository's URL segments (every request checks `encodedPath` before it is sent). */
+  private get repo(): string {
+    return this.encodedPath ?? '';
   }
 
   async findOpen(head: string): Promise<OpenedPullRequest | undefined> {
     // Filtered with BBQL (developer.atlassian.com/cloud/bitbucket/rest/intro/#filtering); drafts
     // are open pull requests with `draft: true` and the OPEN state includes them (BCLOUD-23659).
     const q = `source.branch.name = ${bbqlString(head)} AND state = "OPEN"`;
-    const pulls = await this.all(`/repositories/${this.path}/pullrequests`, pullSchema, { q, pagelen: '50' });
+    const pulls = await this.all(`/repositories/${this.repo}/pullrequests`, pullSchema, { q, pagelen: '50' });
     const found = pulls[0];
-    return found ? { number: found.id, url: found.links.html.href } : undefined;
+    return found ? { number: found.id, url: this.link(found) } : undefined;
   }
 
   async open(input: { title: string; body: string; head: string; base: string; draft: boolean }) {
-    const pull = await this.send('POST', `/repositories/${this.path}/pullrequests`, pullSchema, {
+    const pull = await this.send('POST', `/repositories/${this.repo}/pullrequests`, pullSchema, {
       title: input.title,
       description: input.body,
       source: { branch: { name: input.head } },
@@ -91,14 +120,14 @@ export class BitbucketProvider implements PullRequestProvider {
       draft: input.draft,
       close_source_branch: false,
     });
-    return { number: pull.id, url: pull.links.html.href };
+    return { number: pull.id, url: this.link(pull) };
   }
 
   async update(number: number, input: { title: string; body: string }): Promise<void> {
     // PUT takes the pull request as a whole: send back the reviewers and the draft state people
     // set, or the update would drop them.
     const current = await this.pull(number);
-    await this.send('PUT', `/repositories/${this.path}/pullrequests/${number}`, pullSchema, {
+    await this.send('PUT', `/repositories/${this.repo}/pullrequests/${number}`, pullSchema, {
       title: input.title,
       description: input.body,
       reviewers: (current.reviewers ?? []).flatMap((reviewer) =>
@@ -125,7 +154,7 @@ export class BitbucketProvider implements PullRequestProvider {
     const pull = await this.pull(number);
     const me = await this.selfUuid(pull);
     const comments = await this.all(
-      `/repositories/${this.path}/pullrequests/${number}/comments`,
+      `/repositories/${this.repo}/pullrequests/${number}/comments`,
       commentSchema,
       {
         pagelen: '100',
@@ -151,7 +180,7 @@ export class BitbucketProvider implements PullRequestProvider {
       .sort((a, b) => (a.created_on ?? '').localeCompare(b.created_on ?? ''))
       .map((comment) => {
         const line = comment.inline?.to ?? comment.inline?.from ?? undefined;
-        const url = comment.links?.html?.href;
+        const url = ownLink(comment.links?.html?.href, this.webBase);
         return {
           author: comment.user?.display_name ?? comment.user?.nickname ?? 'someone',
           body: comment.content.raw ?? '',
@@ -175,7 +204,7 @@ export class BitbucketProvider implements PullRequestProvider {
       await this.get('/user', accountSchema, {}, signal).catch((error: unknown) => {
         if (statusOf(error) !== 403) throw error;
       });
-      await this.get(`/repositories/${this.path}`, repositorySchema, {}, signal);
+      await this.get(`/repositories/${this.repo}`, repositorySchema, {}, signal);
       return { ok: true, canPush: await this.canPush(signal) };
     } catch (error) {
       const sentence = (error as { fields?: { sentence?: Sentence } }).fields?.sentence;
@@ -208,7 +237,7 @@ export class BitbucketProvider implements PullRequestProvider {
   }
 
   private pull(number: number): Promise<Pull> {
-    return this.get(`/repositories/${this.path}/pullrequests/${number}`, pullSchema);
+    return this.get(`/repositories/${this.repo}/pullrequests/${number}`, pullSchema);
   }
 
   /** The bot's own account: GET /user, or (a token refused it) the author of the pull request it opened. */
@@ -265,6 +294,7 @@ export class BitbucketProvider implements PullRequestProvider {
     signal?: AbortSignal,
   ): Promise<T> {
     const where = url.pathname;
+    if (this.encodedPath === undefined) throw this.badPath(method, where);
     let response: Response;
     try {
       response = await fetch(url, {
@@ -278,12 +308,25 @@ export class BitbucketProvider implements PullRequestProvider {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(signal ? { signal } : {}),
+        signal: forgeSignal(signal, this.timeoutMs),
       });
     } catch (error) {
       throw this.failure(method, where, undefined, '', undefined, error);
     }
-    const text = await response.text();
+    let text: string | undefined;
+    try {
+      text = await readCapped(response);
+    } catch (error) {
+      throw this.failure(method, where, undefined, '', undefined, error);
+    }
+    if (text === undefined) {
+      const sentence = {
+        status: response.status,
+        problem: tooLargeSentence('Bitbucket'),
+        fix: 'check BITBUCKET_API_URL',
+      };
+      throw this.error(method, where, response.status, 'answer too large', sentence);
+    }
     if (!response.ok)
       throw this.failure(method, where, response.status, text, response.headers.get('retry-after'));
     const parsed = schema.safeParse(parseJson(text));
@@ -308,16 +351,42 @@ export class BitbucketProvider implements PullRequestProvider {
           problem: 'Bitbucket answered in a form shipmate does not understand',
           fix: 'check that BITBUCKET_API_URL points at the API (https://api.bitbucket.org/2.0)',
         }
-      : this.describe(status, error, retryAfter);
+      : timedOut(cause)
+        ? {
+            status,
+            problem: `Bitbucket did not answer within ${this.timeoutMs / 1000} seconds at ${hostOf(this.apiUrl)}`,
+            fix: 'check BITBUCKET_API_URL, or leave it unset for bitbucket.org',
+          }
+        : this.describe(status, error, retryAfter);
+    return this.error(method, path, status, error.message, sentence, cause);
+  }
+
+  private error(
+    method: string,
+    path: string,
+    status: number | undefined,
+    reason: string,
+    sentence: Sentence,
+    cause?: unknown,
+  ): ProviderError {
     return new ProviderError(
       forgeErrorCode(status),
-      `bitbucket ${method} ${path} failed: ${status ?? 'network'} ${error.message}`,
+      `bitbucket ${method} ${path} failed: ${status ?? 'network'} ${clip(reason, 200)}`,
       {
-        cause,
+        cause: cause === undefined ? undefined : this.hideError(cause),
         userMessage: `${sentence.problem}; ${sentence.fix}.`,
         fields: { status, forge: 'bitbucket', sentence },
       },
     );
+  }
+
+  /** A `bitbucket:` path with a `.` or `..` segment would leave the repository's API: never sent. */
+  private badPath(method: string, path: string): ProviderError {
+    return this.error(method, path, undefined, 'repository path has a dot segment', {
+      status: undefined,
+      problem: `The \`bitbucket:\` path ${forgeText(this.path, [])} is not workspace/repository`,
+      fix: 'name the repository as workspace/repository in the config',
+    });
   }
 
   private describe(
@@ -326,7 +395,9 @@ export class BitbucketProvider implements PullRequestProvider {
     retryAfter: string | null | undefined,
   ): Sentence {
     const repo = this.path;
-    const said = error.message ? `: ${error.message}` : '';
+    // What Bitbucket wrote goes into the thread inert: no link, mention or emphasis renders.
+    const shown = forgeText(error.message, [this.token], 200);
+    const said = shown ? `: ${shown}` : '';
     switch (true) {
       case status === undefined:
         return {
@@ -391,13 +462,30 @@ export class BitbucketProvider implements PullRequestProvider {
     const fieldText = Object.entries(fields ?? {})
       .map(([field, problems]) => `${field}: ${[problems].flat().join(', ')}`)
       .join('; ');
-    const required = typeof detail === 'object' && detail ? (detail.required ?? []) : [];
+    // Only names shaped like a scope, a few of them: the list is Bitbucket's text.
+    const required = scopeNames(typeof detail === 'object' && detail ? (detail.required ?? []) : [], [
+      this.token,
+    ]);
     const combined = fieldText && !message.includes(fieldText) ? `${message} (${fieldText})` : message;
-    return { message: this.hide(combined.replace(/\s+/g, ' ').trim().slice(0, 200)), required };
+    // Hidden first, cut after (in `describe` and the log line): a token straddling a cut would
+    // otherwise survive in part.
+    return { message: this.hide(combined), required };
   }
 
   private hide(text: string): string {
-    return this.token ? text.split(this.token).join('[token]') : text;
+    return redactSecrets(text, [this.token]);
+  }
+
+  private hideError(error: unknown): unknown {
+    if (!(error instanceof Error) || this.hide(error.message) === error.message) return error;
+    return new Error(this.hide(error.message));
+  }
+
+  /** Bitbucket's link to a pull request when it is on Bitbucket's web host, else one built here. */
+  private link(pull: Pull): string {
+    return (
+      ownLink(pull.links.html.href, this.webBase) ?? `${this.webBase}/${this.repo}/pull-requests/${pull.id}`
+    );
   }
 }
 

@@ -7,6 +7,20 @@
 // each answer checked, each error one sentence.
 import { z } from 'zod';
 import { ProviderError } from '../errors.js';
+import { webBaseUrl } from './forge-of.js';
+import {
+  clip,
+  encodePath,
+  forgeSignal,
+  forgeText,
+  forgeTimeoutMs,
+  ownLink,
+  readCapped,
+  redactSecrets,
+  scopeNames,
+  timedOut,
+  tooLargeSentence,
+} from './forge-text.js';
 import {
   type ForgeAccess,
   forgeErrorCode,
@@ -91,27 +105,42 @@ export class GiteaProvider implements PullRequestProvider {
   readonly terms = pullRequestTerms;
   private readonly apiUrl: string;
   private readonly token: string | undefined;
+  /** `owner/name` as encoded URL segments; undefined when a segment is `.` or `..`. */
+  private readonly encodedPath: string | undefined;
+  /** Where people browse Gitea; a link it sends is shown only when it is on this host. */
+  private readonly webBase: string;
   private login: Promise<string> | undefined;
+
+  /** How long one request may take (the forge deadline; shorter in tests). */
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly path: string,
-    options: { token: string | undefined; apiUrl: string | undefined },
+    options: { token: string | undefined; apiUrl: string | undefined; timeoutMs?: number },
   ) {
+    this.timeoutMs = options.timeoutMs ?? forgeTimeoutMs;
     this.apiUrl = (options.apiUrl || defaultApiUrl).replace(/\/+$/, '');
     this.token = options.token;
+    this.encodedPath = encodePath(path);
+    this.webBase = webBaseUrl('gitea', options.apiUrl || undefined);
+  }
+
+  /** The repository's URL segments (every request checks `encodedPath` before it is sent). */
+  private get repo(): string {
+    return this.encodedPath ?? '';
   }
 
   async findOpen(head: string): Promise<OpenedPullRequest | undefined> {
     // The list has no head filter on every version (GET /pulls/{base}/{head} needs the base and
     // also returns closed ones), so page through the open ones.
     for (let page = 1; page <= maxPages; page += 1) {
-      const pulls = await this.get(`/repos/${this.path}/pulls`, z.array(pullSchema), {
+      const pulls = await this.get(`/repos/${this.repo}/pulls`, z.array(pullSchema), {
         state: 'open',
         limit: String(pageSize),
         page: String(page),
       });
       const found = pulls.find((pull) => pull.head.ref === head && sameRepository(pull));
-      if (found) return { number: found.number, url: found.html_url };
+      if (found) return { number: found.number, url: this.link(found) };
       if (pulls.length < pageSize) return undefined;
     }
     return undefined;
@@ -120,13 +149,13 @@ export class GiteaProvider implements PullRequestProvider {
   async open(input: { title: string; body: string; head: string; base: string; draft: boolean }) {
     const title =
       input.draft && !draftPrefixOf(input.title) ? `${draftPrefixes[0]} ${input.title}` : input.title;
-    const pull = await this.send('POST', `/repos/${this.path}/pulls`, pullSchema, {
+    const pull = await this.send('POST', `/repos/${this.repo}/pulls`, pullSchema, {
       title,
       body: input.body,
       head: input.head,
       base: input.base,
     });
-    return { number: pull.number, url: pull.html_url };
+    return { number: pull.number, url: this.link(pull) };
   }
 
   async update(number: number, input: { title: string; body: string }): Promise<void> {
@@ -136,7 +165,7 @@ export class GiteaProvider implements PullRequestProvider {
     const prefix = isDraft(current) ? (draftPrefixOf(current.title) ?? draftPrefixes[0]) : undefined;
     const title = prefix && !draftPrefixOf(input.title) ? `${prefix} ${input.title}` : input.title;
     // Gitea answers an edit with 201 Created (swagger: repoEditPullRequest).
-    await this.send('PATCH', `/repos/${this.path}/pulls/${number}`, pullSchema, { title, body: input.body });
+    await this.send('PATCH', `/repos/${this.repo}/pulls/${number}`, pullSchema, { title, body: input.body });
   }
 
   async addLabels(number: number, labels: string[]): Promise<void> {
@@ -150,14 +179,14 @@ export class GiteaProvider implements PullRequestProvider {
         ids.push(found.id);
         continue;
       }
-      const created = await this.send('POST', `/repos/${this.path}/labels`, labelSchema, {
+      const created = await this.send('POST', `/repos/${this.repo}/labels`, labelSchema, {
         name,
         color: labelColor,
         description: 'Opened by shipmate; a person reviews it before merging.',
       });
       ids.push(created.id);
     }
-    await this.send('POST', `/repos/${this.path}/issues/${number}/labels`, z.array(labelSchema), {
+    await this.send('POST', `/repos/${this.repo}/issues/${number}/labels`, z.array(labelSchema), {
       labels: ids,
     });
   }
@@ -173,31 +202,31 @@ export class GiteaProvider implements PullRequestProvider {
     const me = await this.currentLogin();
     const theirs = (user: { login: string } | null | undefined) => Boolean(user && user.login !== me);
     const found: Array<ReviewComment & { at: string }> = [];
-    const reviews = await this.all(`/repos/${this.path}/pulls/${number}/reviews`, reviewSchema);
+    const reviews = await this.all(`/repos/${this.repo}/pulls/${number}/reviews`, reviewSchema);
     for (const review of reviews) {
       // Pending reviews are unsent drafts; dismissed ones no longer ask for anything.
       if (review.state === 'PENDING' || review.dismissed || !theirs(review.user)) continue;
       const at = review.submitted_at ?? '';
-      if (review.body?.trim()) found.push(entry(review.user, review.body, review.html_url, at));
+      if (review.body?.trim()) found.push(entry(review.user, review.body, this.own(review.html_url), at));
       if (!review.comments_count) continue;
       const comments = await this.get(
-        `/repos/${this.path}/pulls/${number}/reviews/${review.id}/comments`,
+        `/repos/${this.repo}/pulls/${number}/reviews/${review.id}/comments`,
         z.array(reviewCommentSchema),
       );
       for (const comment of comments) {
         if (comment.resolver || !theirs(comment.user)) continue;
         const line = comment.position || comment.original_position || undefined;
         found.push({
-          ...entry(comment.user, comment.body, comment.html_url, comment.created_at ?? at),
+          ...entry(comment.user, comment.body, this.own(comment.html_url), comment.created_at ?? at),
           ...(comment.path ? { path: comment.path } : {}),
           ...(line ? { line } : {}),
         });
       }
     }
-    const general = await this.all(`/repos/${this.path}/issues/${number}/comments`, issueCommentSchema);
+    const general = await this.all(`/repos/${this.repo}/issues/${number}/comments`, issueCommentSchema);
     for (const comment of general) {
       if (theirs(comment.user) && comment.body.trim())
-        found.push(entry(comment.user, comment.body, comment.html_url, comment.created_at ?? ''));
+        found.push(entry(comment.user, comment.body, this.own(comment.html_url), comment.created_at ?? ''));
     }
     return found.sort((a, b) => a.at.localeCompare(b.at)).map(({ at: _at, ...comment }) => comment);
   }
@@ -207,7 +236,7 @@ export class GiteaProvider implements PullRequestProvider {
       return { ok: false, status: undefined, message: 'GITEA_TOKEN is not set', fix: 'set GITEA_TOKEN' };
     try {
       await this.get('/user', userSchema, {}, signal);
-      const repo = await this.get(`/repos/${this.path}`, repoSchema, {}, signal);
+      const repo = await this.get(`/repos/${this.repo}`, repoSchema, {}, signal);
       return { ok: true, canPush: repo.permissions?.push ?? undefined };
     } catch (error) {
       const sentence = (error as { fields?: { sentence?: Sentence } }).fields?.sentence;
@@ -217,7 +246,7 @@ export class GiteaProvider implements PullRequestProvider {
   }
 
   private async pull(number: number): Promise<Pull> {
-    return this.get(`/repos/${this.path}/pulls/${number}`, pullSchema);
+    return this.get(`/repos/${this.repo}/pulls/${number}`, pullSchema);
   }
 
   private async currentLogin(): Promise<string> {
@@ -231,7 +260,7 @@ export class GiteaProvider implements PullRequestProvider {
   }
 
   private async repositoryLabels(): Promise<Array<z.infer<typeof labelSchema>>> {
-    return this.all(`/repos/${this.path}/labels`, labelSchema);
+    return this.all(`/repos/${this.repo}/labels`, labelSchema);
   }
 
   /** Every page of a list endpoint (`page`, `limit`; a short page is the last). */
@@ -266,6 +295,7 @@ export class GiteaProvider implements PullRequestProvider {
     query: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<T> {
+    if (this.encodedPath === undefined) throw this.badPath(method, path);
     const url = new URL(`${this.apiUrl}${path}`);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
     let response: Response;
@@ -281,12 +311,25 @@ export class GiteaProvider implements PullRequestProvider {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(signal ? { signal } : {}),
+        signal: forgeSignal(signal, this.timeoutMs),
       });
     } catch (error) {
       throw this.failure(method, path, undefined, '', undefined, error);
     }
-    const text = await response.text();
+    let text: string | undefined;
+    try {
+      text = await readCapped(response);
+    } catch (error) {
+      throw this.failure(method, path, undefined, '', undefined, error);
+    }
+    if (text === undefined) {
+      const sentence = {
+        status: response.status,
+        problem: tooLargeSentence('Gitea'),
+        fix: 'check GITEA_API_URL',
+      };
+      throw this.error(method, path, response.status, 'answer too large', sentence);
+    }
     if (!response.ok)
       throw this.failure(method, path, response.status, text, response.headers.get('retry-after'));
     const parsed = schema.safeParse(parseJson(text));
@@ -304,6 +347,7 @@ export class GiteaProvider implements PullRequestProvider {
     cause?: unknown,
     unreadable = false,
   ): ProviderError {
+    // Hidden first, cut after: a token straddling the cut would otherwise survive in part.
     const reason = this.hide(serverMessage(text));
     const sentence = unreadable
       ? {
@@ -311,10 +355,27 @@ export class GiteaProvider implements PullRequestProvider {
           problem: 'Gitea answered in a form shipmate does not understand',
           fix: 'check that GITEA_API_URL points at the API, ending in /api/v1',
         }
-      : this.describe(status, reason, retryAfter);
+      : timedOut(cause)
+        ? {
+            status,
+            problem: `Gitea did not answer within ${this.timeoutMs / 1000} seconds at ${hostOf(this.apiUrl)}`,
+            fix: 'check GITEA_API_URL and that the server is up',
+          }
+        : this.describe(status, reason, retryAfter);
+    return this.error(method, path, status, reason, sentence, cause);
+  }
+
+  private error(
+    method: string,
+    path: string,
+    status: number | undefined,
+    reason: string,
+    sentence: Sentence,
+    cause?: unknown,
+  ): ProviderError {
     return new ProviderError(
       forgeErrorCode(status),
-      `gitea ${method} ${path} failed: ${status ?? 'network'} ${reason}`,
+      `gitea ${method} ${path} failed: ${status ?? 'network'} ${clip(reason, 200)}`,
       {
         cause: cause === undefined ? undefined : this.hideError(cause),
         userMessage: `${sentence.problem}; ${sentence.fix}.`,
@@ -323,13 +384,24 @@ export class GiteaProvider implements PullRequestProvider {
     );
   }
 
+  /** A `gitea:` path with a `.` or `..` segment would leave the repository's API: never sent. */
+  private badPath(method: string, path: string): ProviderError {
+    return this.error(method, path, undefined, 'repository path has a dot segment', {
+      status: undefined,
+      problem: `The \`gitea:\` path ${forgeText(this.path, [])} is not owner/name`,
+      fix: 'name the repository as owner/name in the config',
+    });
+  }
+
   private describe(
     status: number | undefined,
     reason: string,
     retryAfter: string | null | undefined,
   ): Sentence {
     const repo = this.path;
-    const said = reason ? `: ${reason}` : '';
+    // What Gitea wrote goes into the thread inert: no link, mention or emphasis renders.
+    const shown = forgeText(reason, [this.token], 200);
+    const said = shown ? `: ${shown}` : '';
     switch (true) {
       case status === undefined:
         return {
@@ -392,11 +464,20 @@ export class GiteaProvider implements PullRequestProvider {
   }
 
   private hide(text: string): string {
-    return this.token ? text.split(this.token).join('[token]') : text;
+    return redactSecrets(text, [this.token]);
+  }
+
+  /** Gitea's link to a pull request when it is on Gitea's web host, else one built here. */
+  private link(pull: Pull): string {
+    return this.own(pull.html_url) ?? `${this.webBase}/${this.repo}/pulls/${pull.number}`;
+  }
+
+  private own(url: string | null | undefined): string | undefined {
+    return ownLink(url, this.webBase);
   }
 
   private hideError(error: unknown): unknown {
-    if (!(error instanceof Error) || !this.token || !error.message.includes(this.token)) return error;
+    if (!(error instanceof Error) || this.hide(error.message) === error.message) return error;
     return new Error(this.hide(error.message));
   }
 }
@@ -427,13 +508,15 @@ function sameRepository(pull: Pull): boolean {
 /** Gitea's error body is `{"message": "...", "url": ".../api/swagger"}`. */
 function serverMessage(text: string): string {
   const body = parseJson(text) as { message?: unknown } | undefined;
-  const message = typeof body?.message === 'string' ? body.message : '';
-  return message.replace(/\s+/g, ' ').trim().slice(0, 200);
+  // Not cut here: the caller hides the token first, then cuts.
+  return typeof body?.message === 'string' ? body.message : '';
 }
 
+/** The scopes in "…required scope(s): [write:issue]", only names shaped like a scope. */
 function scopeIn(reason: string): string {
-  const scopes = /\[([^\]]+)\]/.exec(reason)?.[1];
-  return scopes ? ` (${scopes})` : '';
+  const listed = /\[([^\]]+)\]/.exec(reason)?.[1]?.split(/[\s,]+/) ?? [];
+  const scopes = scopeNames(listed, []);
+  return scopes.length > 0 ? ` (${scopes.join(', ')})` : '';
 }
 
 function hostOf(url: string): string {

@@ -17,6 +17,19 @@
  */
 import { z } from 'zod';
 import { ProviderError } from '../errors.js';
+import { webBaseUrl } from './forge-of.js';
+import {
+  clip,
+  forgeSignal,
+  forgeText,
+  forgeTimeoutMs,
+  ownLink,
+  readCapped,
+  redactSecrets,
+  scopeNames,
+  timedOut,
+  tooLargeSentence,
+} from './forge-text.js';
 import {
   type ForgeAccess,
   forgeErrorCode,
@@ -81,14 +94,17 @@ export class GitLabProvider implements PullRequestProvider {
   readonly terms = mergeRequestTerms;
   private readonly apiUrl: string;
   private readonly project: string;
+  /** Where people browse the project; a link GitLab sends is shown only when it is on this host. */
+  private readonly webBase: string;
 
   constructor(
     private readonly projectPath: string,
-    private readonly options: { token: string | undefined; apiUrl: string | undefined },
+    private readonly options: { token: string | undefined; apiUrl: string | undefined; timeoutMs?: number },
   ) {
     this.apiUrl = (options.apiUrl ?? defaultApiUrl).replace(/\/+$/, '');
     // A project is addressed by its URL-encoded full path (api/rest/#namespaced-paths).
     this.project = `/projects/${encodeURIComponent(projectPath)}`;
+    this.webBase = webBaseUrl('gitlab', options.apiUrl);
   }
 
   async findOpen(head: string): Promise<OpenedPullRequest | undefined> {
@@ -103,7 +119,7 @@ export class GitLabProvider implements PullRequestProvider {
       },
     );
     const found = data[0];
-    return found ? { number: found.iid, url: found.web_url } : undefined;
+    return found ? { number: found.iid, url: this.link(found) } : undefined;
   }
 
   async open(input: { title: string; body: string; head: string; base: string; draft: boolean }) {
@@ -113,7 +129,7 @@ export class GitLabProvider implements PullRequestProvider {
     const { data } = await this.request('POST', `${this.project}/merge_requests`, mergeRequestSchema, {
       body,
     });
-    return { number: data.iid, url: data.web_url };
+    return { number: data.iid, url: this.link(data) };
   }
 
   async update(number: number, input: { title: string; body: string }): Promise<void> {
@@ -161,7 +177,7 @@ export class GitLabProvider implements PullRequestProvider {
           body: note.body,
           ...(path ? { path } : {}),
           ...(line ? { line } : {}),
-          url: `${current.web_url}#note_${note.id}`,
+          url: `${this.link(current).replace(/#.*$/, '')}#note_${note.id}`,
         };
       });
   }
@@ -178,12 +194,10 @@ export class GitLabProvider implements PullRequestProvider {
       const scopes = await this.tokenScopes(signal);
       if (scopes && !scopes.includes('api')) {
         const fix = 'create a token with the `api` scope and set GITLAB_TOKEN to it';
-        return {
-          ok: false,
-          status: 403,
-          message: `GitLab says the token has the scopes ${scopes.join(', ')} but not api`,
-          fix,
-        };
+        // Only names shaped like a scope, a few of them: the list is the forge's text.
+        const named = scopeNames(scopes, [this.options.token]);
+        const has = named.length > 0 ? `the scopes ${named.join(', ')}` : 'other scopes';
+        return { ok: false, status: 403, message: `GitLab says the token has ${has} but not api`, fix };
       }
       await this.request('GET', '/user', userSchema, { signal });
       const { data } = await this.request('GET', this.project, projectSchema, { signal });
@@ -237,7 +251,6 @@ export class GitLabProvider implements PullRequestProvider {
   ): Promise<{ data: T; headers: Headers }> {
     const url = new URL(`${this.apiUrl}${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
-    const timeout = AbortSignal.timeout(30_000);
     let response: Response;
     try {
       response = await fetch(url, {
@@ -249,16 +262,37 @@ export class GitLabProvider implements PullRequestProvider {
           ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-        signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+        signal: forgeSignal(options.signal, this.options.timeoutMs),
       });
     } catch (error) {
-      throw this.failure(undefined, method, path, `network: ${describe(error)}`, error);
+      throw this.unreachable(method, path, error);
     }
-    const text = await response.text();
+    let text: string | undefined;
+    try {
+      text = await readCapped(response);
+    } catch (error) {
+      throw this.unreachable(method, path, error);
+    }
+    if (text === undefined)
+      throw this.failure(response, method, path, 'answer too large', undefined, [
+        tooLargeSentence('GitLab'),
+        'check GITLAB_API_URL',
+      ]);
     if (!response.ok) throw this.failure(response, method, path, text);
     const parsed = schema.safeParse(parseJson(text));
     if (!parsed.success) throw this.failure(response, method, path, 'unexpected answer shape', parsed.error);
     return { data: parsed.data, headers: response.headers };
+  }
+
+  /** No answer at all (refused, reset, the deadline): said as such, the token not in it. */
+  private unreachable(method: Method, path: string, error: unknown): ProviderError {
+    const said: Explained | undefined = timedOut(error)
+      ? [
+          `GitLab did not answer within ${(this.options.timeoutMs ?? forgeTimeoutMs) / 1000} seconds at ${new URL(this.apiUrl).host}`,
+          'check GITLAB_API_URL and try again in a moment',
+        ]
+      : undefined;
+    return this.failure(undefined, method, path, `network: ${describe(error)}`, error, said);
   }
 
   private failure(
@@ -267,14 +301,16 @@ export class GitLabProvider implements PullRequestProvider {
     path: string,
     text: string,
     cause?: unknown,
+    override?: Explained,
   ): ProviderError {
     const status = response?.status;
+    // Hidden first, cut after: a token straddling the cut would otherwise survive in part.
     // "403 Forbidden" alone says no more than the status.
     const reason = this.redact(reasonOf(text)).replace(/^\d{3} [A-Za-z ]+$/, '');
-    const [said, fix] = this.explain(status, reason, response?.headers);
+    const [said, fix] = override ?? this.explain(status, reason, response?.headers);
     return new ProviderError(
       forgeErrorCode(status),
-      `gitlab ${method} ${path} failed: ${status ?? 'network'} ${reason}`,
+      `gitlab ${method} ${path} failed: ${status ?? 'network'} ${clip(reason, 300)}`,
       {
         cause: cause instanceof Error ? new Error(this.redact(cause.message)) : undefined,
         userMessage: `${said}; ${fix}.`,
@@ -286,7 +322,9 @@ export class GitLabProvider implements PullRequestProvider {
   /** What GitLab said and what to change, per status (api/rest/troubleshooting/#status-codes). */
   private explain(status: number | undefined, reason: string, headers: Headers | undefined): Explained {
     const project = this.projectPath;
-    const detail = reason ? `: ${reason}` : '';
+    // What GitLab wrote goes into the thread inert: no link, mention or emphasis renders.
+    const shown = forgeText(reason, [this.options.token], 300);
+    const detail = shown ? `: ${shown}` : '';
     if (status === undefined)
       return [
         `GitLab could not be reached at ${new URL(this.apiUrl).host}`,
@@ -333,8 +371,15 @@ export class GitLabProvider implements PullRequestProvider {
   }
 
   private redact(text: string): string {
-    const token = this.options.token;
-    return token ? text.replaceAll(token, '***') : text;
+    return redactSecrets(text, [this.options.token]);
+  }
+
+  /** GitLab's link to the merge request when it is on GitLab's web host, else one built here. */
+  private link(mergeRequest: MergeRequest): string {
+    return (
+      ownLink(mergeRequest.web_url, this.webBase) ??
+      `${this.webBase}/${this.projectPath.split('/').map(encodeURIComponent).join('/')}/-/merge_requests/${mergeRequest.iid}`
+    );
   }
 }
 
@@ -349,12 +394,13 @@ function asDraft(title: string): string {
 /** GitLab's error bodies: `{"message": "…"}`, `{"message": [...]}`, `{"message": {field: [...]}}`, `{"error": "…"}`, or plain text. */
 function reasonOf(text: string): string {
   const json = parseJson(text);
-  if (json === undefined) return text.trim().slice(0, 200);
+  // Not cut here: the caller hides the token first, then cuts.
+  if (json === undefined) return text.trim();
   const body = json as { message?: unknown; error?: unknown; error_description?: unknown };
   const parts = [body.error, body.error_description, flatten(body.message)].filter(
     (part): part is string => typeof part === 'string' && part.length > 0,
   );
-  return parts.join(': ').slice(0, 300);
+  return parts.join(': ');
 }
 
 function flatten(message: unknown): string | undefined {

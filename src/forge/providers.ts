@@ -1,6 +1,7 @@
 import { Octokit } from '@octokit/rest';
 import { ProviderError } from '../errors.js';
 import { checkGitHubAccess } from './forge-doctor.js';
+import { clip, forgeText, redactSecrets } from './forge-text.js';
 
 export type PullRequestState = 'open' | 'draft' | 'merged' | 'closed';
 
@@ -234,15 +235,19 @@ export class GitHubProvider implements PullRequestProvider {
       const detail = (
         error as { response?: { data?: { message?: string; errors?: Array<{ message?: string }> } } }
       ).response?.data;
-      const reason = [detail?.message, ...(detail?.errors ?? []).map((item) => item.message)]
-        .filter(Boolean)
-        .join(': ');
+      // Hidden first, cut after: a token straddling the cut would otherwise survive in part.
+      const reason = redactSecrets(
+        [detail?.message, ...(detail?.errors ?? []).map((item) => item.message)]
+          .filter((part) => typeof part === 'string' && part.length > 0)
+          .join(': '),
+        [this.options.token],
+      );
       const headers = (error as { response?: { headers?: Record<string, string | undefined> } }).response
         ?.headers;
       const sentence = gitHubSentence(this.fullName, status, reason, headers);
       throw new ProviderError(
         forgeErrorCode(status),
-        `github request failed: ${status ?? 'network'} ${reason}`,
+        `github request failed: ${status ?? 'network'} ${clip(reason, 300)}`,
         {
           cause: error,
           userMessage: `${sentence}.`,
@@ -265,7 +270,9 @@ function gitHubSentence(
   reason: string,
   headers: Record<string, string | undefined> | undefined,
 ): string {
-  const said = reason ? `: ${reason}` : '';
+  // What GitHub wrote goes into the thread inert: no link, mention or emphasis renders.
+  const shown = forgeText(reason, [], 300);
+  const said = shown ? `: ${shown}` : '';
   const limited = headers?.['x-ratelimit-remaining'] === '0' || /rate limit/i.test(reason);
   if (status === 401) return 'GitHub rejected the token (401); check GITHUB_TOKEN';
   if ((status === 403 || status === 429) && limited) {

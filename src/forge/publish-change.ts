@@ -7,6 +7,7 @@ import { runHostGit } from '../workspace/host-git.js';
 import type { Workspace } from '../workspace/types.js';
 import type { ChangeRecord, ChangeStore } from './change-store.js';
 import { forgeNames, forgeOf } from './forge-of.js';
+import { safeLink } from './forge-text.js';
 import { pushBranch } from './git-commands.js';
 import type { ProviderFor } from './provider-for.js';
 import {
@@ -156,15 +157,17 @@ async function openOrUpdate(
   const link = permalink ? `[the Slack thread](${permalink})` : 'Slack';
   const body = deps.scrub(`${change.summary}\n\n---\nRequested in ${link}. Opened by shipmate.`);
   const stored = deps.changes.openedInThread(change.channel, change.threadTs);
-  const existing = stored?.prNumber
+  const found = stored?.prNumber
     ? { number: stored.prNumber, url: stored.prUrl ?? '' }
     : await provider.findOpen(change.branch);
+  // The link is the forge's text: shown (and kept) only when it can stand bare in the thread.
+  const existing = found && { number: found.number, url: safeLink(found.url) };
   const labels = change.labels;
   if (existing) {
     await provider.update(existing.number, { title: change.title, body });
     if (labels.length > 0) await provider.addLabels(existing.number, labels);
     deps.changes.markOpened(change.jobId, existing.number, existing.url, 'opened');
-    return `Pushed to \`${change.branch}\` and updated ${requestReference(terms, existing.number)}: ${existing.url}${labelled(labels)}`;
+    return `Pushed to \`${change.branch}\` and updated ${requestReference(terms, existing.number)}${linked(existing.url)}${labelled(labels)}`;
   }
   const opened = await provider.open({
     title: change.title,
@@ -175,10 +178,15 @@ async function openOrUpdate(
   });
   if (!opened)
     return `Pushed branch \`${change.branch}\` to origin; open a ${terms.request} in your code host’s UI.`;
-  deps.changes.markOpened(change.jobId, opened.number, opened.url, 'opened');
+  const url = safeLink(opened.url);
+  deps.changes.markOpened(change.jobId, opened.number, url, 'opened');
   if (labels.length > 0) await provider.addLabels(opened.number, labels);
   const draft = deps.config.pullRequests.draft ? 'draft ' : '';
-  return `Opened ${draft}${requestReference(terms, opened.number)}: ${opened.url}${labelled(labels)}\n\n${takeOverLine(change.branch, true)}`;
+  return `Opened ${draft}${requestReference(terms, opened.number)}${linked(url)}${labelled(labels)}\n\n${takeOverLine(change.branch, true)}`;
+}
+
+function linked(url: string | undefined): string {
+  return url ? `: ${url}` : '';
 }
 
 function labelled(labels: string[]): string {

@@ -11,12 +11,13 @@ import type {
   ThreadRef,
 } from '../jobs/ports.js';
 import type { Logger } from '../log.js';
-import type { Scrubber } from '../scrub-secrets.js';
+import { patternReach, type Scrubber, scrubReach } from '../scrub-secrets.js';
 import { toSlackText } from './mention-syntax.js';
 import { renderReply, renderStatus, replyExtras } from './message-format.js';
 import { OutputQueue } from './output-queue.js';
 import type { SlackEdge } from './slack-app.js';
 import { LiveStream, type StreamChunk, streamedMessageLimit } from './slack-stream.js';
+import type { WindowRules } from './stream-window.js';
 
 /** Link previews are an exfiltration path: every post turns them off. */
 const noUnfurl = { unfurl_links: false, unfurl_media: false } as const;
@@ -49,8 +50,8 @@ const streamGone = new Set([
 ]);
 
 export interface SlackNotifierOptions {
-  /** Characters held behind a streamed answer's newest text (`scrubReach`). */
-  holdBack: number;
+  /** What a streamed answer holds back behind its newest text (src/slack/stream-window.ts). */
+  window: WindowRules;
   /** false: status message and final post only, never stream (a deployment's choice). */
   stream?: boolean;
 }
@@ -68,7 +69,9 @@ export class SlackNotifier implements Notifier {
     private readonly updates: OutputQueue,
     private readonly scrub: Scrubber,
     private readonly log: Logger,
-    private readonly options: SlackNotifierOptions = { holdBack: 200 },
+    private readonly options: SlackNotifierOptions = {
+      window: { holdBack: patternReach, needles: [], escapeReach: scrubReach() },
+    },
     private readonly teamId: () => string | undefined = () => undefined,
   ) {
     this.streaming = options.stream === false ? 'off' : 'untried';
@@ -187,7 +190,7 @@ export class SlackNotifier implements Notifier {
     view: StatusView,
     audience: JobAudience,
   ): Promise<string | undefined> {
-    const live = new LiveStream((text) => this.cleanText(text), this.options.holdBack);
+    const live = new LiveStream((text) => this.cleanText(text), this.options.window);
     const chunks = live.chunksFor(view);
     const team = this.teamId();
     try {
@@ -405,7 +408,9 @@ export function createSlackNotifier(
   edge: SlackEdge,
   scrub: Scrubber,
   log: Logger,
-  options: SlackNotifierOptions = { holdBack: 200 },
+  options: SlackNotifierOptions = {
+    window: { holdBack: patternReach, needles: [], escapeReach: scrubReach() },
+  },
 ): SlackNotifier {
   let notifier: SlackNotifier | undefined;
   const updates = new OutputQueue({

@@ -1,5 +1,5 @@
 import type { StatusView, TaskCard } from '../jobs/ports.js';
-import { StreamWindow } from './stream-window.js';
+import { StreamWindow, type WindowRules } from './stream-window.js';
 
 /** Streamed answer text at most; the rest of a longer answer follows as messages of its own. */
 export const streamedTextCap = 11_000;
@@ -43,9 +43,9 @@ export class LiveStream {
 
   constructor(
     private readonly clean: (text: string) => string,
-    holdBack: number,
+    rules: WindowRules,
   ) {
-    this.window = new StreamWindow(clean, holdBack, streamedTextCap);
+    this.window = new StreamWindow(clean, rules, streamedTextCap);
   }
 
   /** The chunks that bring Slack from what it has to `view`. Text only while it is safe. */

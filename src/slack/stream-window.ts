@@ -1,25 +1,42 @@
 /**
  * The windowed scrubber for streamed answers. The model's text arrives a few characters at a
  * time, and a secret can arrive split across two of those pieces; the scrubber can only
- * recognize it whole. So nothing is sent until the text after it is long enough to hold the
- * longest span any secret (or an encoding of one) can cover: a match that reaches back into
- * what is sent would have to be longer than that.
+ * recognize it whole. So text is sent only once what follows it rules out a secret reaching
+ * back into it:
+ * - a token shape or a plain pattern is decided within `holdBack` significant characters of
+ *   where it starts (`patternReach` in src/scrub-secrets.ts);
+ * - a configured secret, in any form the scrubber knows (`secretNeedles`), is held from where
+ *   the text's end could be its beginning, however long it is;
+ * - a percent-escape holds everything after it within `escapeReach` (`scrubReach`), since
+ *   escapes and literal characters may mix.
+ * Significant means not whitespace, not invisible and not an escape of those: the characters
+ * matching ignores cannot stretch a secret past the window.
  *
  * Every offer cleans the whole text so far (scrubber, then Slack syntax), and sends only a
- * continuation of what was sent before. If a later cleaning disagrees with what was already
- * sent, streaming stops (`diverged`): the rest goes out as a message of its own, cleaned whole.
+ * continuation of what was sent before, cut at whitespace. If a later cleaning disagrees with
+ * what was already sent, streaming stops (`diverged`): the rest goes out as a message of its
+ * own, cleaned whole.
  */
+export interface WindowRules {
+  holdBack: number;
+  needles: readonly string[];
+  escapeReach: number;
+}
+
 export class StreamWindow {
   private sent = '';
   private mismatch = false;
 
+  private readonly longestNeedle: number;
+
   constructor(
     private readonly clean: (raw: string) => string,
-    /** Characters held back behind the newest text: see `scrubReach` in src/scrub-secrets.ts. */
-    private readonly holdBack: number,
+    private readonly rules: WindowRules,
     /** Streamed characters at most; past that the answer finishes in a message of its own. */
     private readonly maxChars: number,
-  ) {}
+  ) {
+    this.longestNeedle = Math.max(0, ...rules.needles.map((needle) => needle.length));
+  }
 
   /** The clean text sent so far. */
   get text(): string {
@@ -44,11 +61,52 @@ export class StreamWindow {
       this.mismatch = true;
       return '';
     }
-    const cut = Math.min(safeCut(clean, this.holdBack), this.maxChars);
+    const cut = Math.min(this.safeCut(clean), this.maxChars);
     if (cut <= this.sent.length) return '';
     const delta = clean.slice(this.sent.length, cut);
     this.sent = clean.slice(0, cut);
     return delta;
+  }
+
+  /** Where the text may be cut (after a whitespace); 0 when nothing may be sent yet. */
+  private safeCut(text: string): number {
+    const ignored = ignoredPositions(text);
+    let limit = text.length;
+    let counted = 0;
+    while (limit > 0 && counted < this.rules.holdBack) {
+      limit -= 1;
+      if (!ignored[limit]) counted += 1;
+    }
+    if (counted < this.rules.holdBack) return 0;
+    limit = Math.min(
+      limit,
+      this.needleStart(text, ignored),
+      escapeStart(text, ignored, this.rules.escapeReach),
+    );
+    for (let index = limit - 1; index >= 0; index -= 1) {
+      const code = text.charCodeAt(index);
+      if (code === 0x20 || code === 0x0a) return index + 1;
+    }
+    return 0;
+  }
+
+  /**
+   * Where the longest end of the text (significant characters only) that begins a configured
+   * secret's form starts; the text's length when none does.
+   */
+  private needleStart(text: string, ignored: Uint8Array): number {
+    if (this.longestNeedle === 0) return text.length;
+    const positions: number[] = [];
+    for (let index = text.length - 1; index >= 0 && positions.length < this.longestNeedle; index -= 1) {
+      if (!ignored[index]) positions.push(index);
+    }
+    positions.reverse();
+    const tail = positions.map((index) => text[index]).join('');
+    for (let start = 0; start < tail.length; start += 1) {
+      const end = tail.slice(start);
+      if (this.rules.needles.some((needle) => needle.startsWith(end))) return positions[start] ?? text.length;
+    }
+    return text.length;
   }
 
   /**
@@ -63,33 +121,25 @@ export class StreamWindow {
 }
 
 /**
- * Where the text may be cut: `holdBack` significant characters before its end, moved back to
- * the last whitespace. The scrubber ignores whitespace and invisible characters inside a
- * secret, so only the others count: padding a secret with zero-width spaces cannot stretch it
- * past the window. Returns 0 when nothing may be sent yet.
- */
-function safeCut(text: string, holdBack: number): number {
-  const ignored = ignoredPositions(text);
-  let counted = 0;
-  let limit = text.length;
-  while (limit > 0 && counted < holdBack) {
-    limit -= 1;
-    if (!ignored[limit]) counted += 1;
-  }
-  if (counted < holdBack) return 0;
-  for (let index = limit - 1; index >= 0; index -= 1) {
-    const code = text.charCodeAt(index);
-    if (code === 0x20 || code === 0x0a) return index + 1;
-  }
-  return 0;
-}
-
-/**
  * What the scrubber sees through: whitespace and invisible characters, and the escapes it
  * decodes before matching (`\n`, `\t`, `\u200b`, `%20`: JSON and percent escapes). None of
  * them counts toward the window, so padding a secret with them cannot stretch it past.
  */
 const escapes = /\\(?:u[0-9a-fA-F]{4}|[nrtbf"\\/])|%[0-9a-fA-F]{2}/g;
+
+/** The first percent-escape within `reach` significant characters of the end; else the length. */
+function escapeStart(text: string, ignored: Uint8Array, reach: number): number {
+  let from = text.length;
+  for (let counted = 0; from > 0 && counted < reach; ) {
+    from -= 1;
+    if (!ignored[from]) counted += 1;
+  }
+  percent.lastIndex = from;
+  const found = percent.exec(text);
+  return found ? found.index : text.length;
+}
+
+const percent = /%[0-9a-fA-F]{2}/g;
 
 function ignoredPositions(text: string): Uint8Array {
   const ignored = new Uint8Array(text.length);

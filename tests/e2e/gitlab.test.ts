@@ -68,7 +68,7 @@ describe('small fixes become GitLab merge requests', () => {
     await h.slack.clickButton({ user: ALICE, channel: CHANNEL, messageTs: summary!.ts, actionId: 'pr_open' });
     const [, opened] = await h.waitForAnswers(ts, 2);
     expect(answerText(opened!)).toMatch(
-      /Opened draft merge request !1: https:\/\/gitlab\.example\/acme\/platform\/shop\/-\/merge_requests\/1/,
+      /Opened draft merge request !1: http:\/\/127\.0\.0\.1:\d+\/acme\/platform\/shop\/-\/merge_requests\/1/,
     );
     expect(answerText(opened!)).not.toMatch(/pull request/);
     const mr = gitlab.mergeRequest(1);

@@ -36,9 +36,11 @@ describe('GitLabProvider against the GitLab stand-in', () => {
 
   it('opens a draft merge request with its description, finds it by branch, and updates it', async () => {
     const opened = await openDraft();
+    // The stand-in's web_url names another host than its API: the link is rebuilt on the
+    // forge's own web host, never taken from the answer.
     expect(opened).toEqual({
       number: 1,
-      url: 'https://gitlab.example/acme/platform/shop/-/merge_requests/1',
+      url: `${new URL(gitlab.apiUrl).origin}/acme/platform/shop/-/merge_requests/1`,
     });
     const stored = gitlab.mergeRequest(1);
     expect(stored.title).toBe('Draft: Fix the typo');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LiveView } from '../../src/jobs/live-view.js';
 import { createLogger } from '../../src/log.js';
-import { createScrubber, scrubReach } from '../../src/scrub-secrets.js';
+import { createScrubber, patternReach, scrubReach, secretNeedles } from '../../src/scrub-secrets.js';
 import { toSlackText } from '../../src/slack/mention-syntax.js';
 import { OutputQueue } from '../../src/slack/output-queue.js';
 import { StreamWindow } from '../../src/slack/stream-window.js';
@@ -35,12 +35,13 @@ function leaksPart(sent: string, value: string): boolean {
 }
 
 describe('the windowed scrubber for streamed answers', () => {
-  const holdBack = scrubReach([secret]);
+  const holdBack = patternReach;
+  const rules = { holdBack, needles: secretNeedles([secret]), escapeReach: scrubReach([secret]) };
 
   it('never sends any part of a configured secret split across chunks', () => {
     const text = `Here is what the config holds: ${secret} and then ${prose(120)}`;
     for (const size of [1, 3, 7, 20]) {
-      const window = new StreamWindow(clean, holdBack, 11_000);
+      const window = new StreamWindow(clean, rules, 11_000);
       const sent = stream(text, size, window);
       expect(sent.length).toBeGreaterThan(1);
       expect(leaksPart(sent.join(''), secret)).toBe(false);
@@ -56,16 +57,46 @@ describe('the windowed scrubber for streamed answers', () => {
     const padded = [...token].join('\u200b');
     for (const value of [token, padded]) {
       const text = `Found ${value} in .env, ${prose(150)}`;
-      const window = new StreamWindow(clean, holdBack, 11_000);
+      const window = new StreamWindow(clean, rules, 11_000);
       const sent = stream(text, 2, window).join('');
       expect(leaksPart(sent, token)).toBe(false);
       expect(sent + window.rest(text)).not.toContain(token.slice(4, 14));
     }
   });
 
+  it('never sends the start of a configured secret written as hex, base64 or percent-escapes', () => {
+    // Long enough that each form is longer than the pattern window behind the split.
+    const long =
+      'xoxe.xoxp-1-Mi0yLTExNjU3NjE0OTQ1MzEtNzUyNzQyMTQ3NDk5Ny03NTI3NDIxNTQ5MjY5LTc1MjczODE3Njg3MjA';
+    const cleanLong = (text: string) => toSlackText(createScrubber([long])(text));
+    const longRules = { holdBack, needles: secretNeedles([long]), escapeReach: scrubReach([long]) };
+    const bytes = Buffer.from(long);
+    const forms = [
+      bytes.toString('hex'),
+      bytes.toString('hex').toUpperCase(),
+      bytes.toString('base64'),
+      Buffer.concat([Buffer.from('x:'), bytes]).toString('base64'),
+      [...long].map((char) => `%${char.charCodeAt(0).toString(16)}`).join(''),
+    ];
+    for (const form of forms) {
+      const text = `The value is ${form.slice(0, 12)} ${form.slice(12)} and ${prose(60)}`;
+      const window = new StreamWindow(cleanLong, longRules, 11_000);
+      const sent = stream(text, 3, window).join('');
+      expect(sent).not.toContain(form.slice(2, 12));
+      expect(sent + window.rest(text)).toContain('[redacted]');
+    }
+  });
+
+  it('sends prose soon: a short window when nothing at the end could begin a secret', () => {
+    const text = prose(40);
+    const window = new StreamWindow(clean, rules, 11_000);
+    stream(text, 4, window);
+    expect(window.text.length).toBeGreaterThan(text.length - 2 * patternReach);
+  });
+
   it('sends prose once enough text follows it, always as a continuation of what it sent', () => {
     const text = prose(200);
-    const window = new StreamWindow(clean, holdBack, 11_000);
+    const window = new StreamWindow(clean, rules, 11_000);
     const sent = stream(text, 9, window);
     expect(sent.length).toBeGreaterThanOrEqual(3);
     expect(text.startsWith(sent.join(''))).toBe(true);
@@ -74,14 +105,14 @@ describe('the windowed scrubber for streamed answers', () => {
 
   it('holds back a mention escape until it knows what follows the <', () => {
     const text = `${prose(80)} <  !here> ${prose(80)}`;
-    const window = new StreamWindow(clean, holdBack, 11_000);
+    const window = new StreamWindow(clean, rules, 11_000);
     const sent = stream(text, 1, window).join('') + (window.rest(text) ?? '');
     expect(sent).toBe(clean(text));
     expect(sent).not.toMatch(/<\s*!here>/);
   });
 
   it('stops at its cap, and says so when the text it sent is no longer the beginning', () => {
-    const capped = new StreamWindow(clean, 10, 100);
+    const capped = new StreamWindow(clean, { ...rules, holdBack: 10 }, 100);
     stream(prose(100), 5, capped);
     expect(capped.text.length).toBeLessThanOrEqual(100);
     expect(capped.capped).toBe(true);
@@ -90,7 +121,11 @@ describe('the windowed scrubber for streamed answers', () => {
     expect(capped.text + capped.rest(prose(120))).toBe(prose(120));
 
     let flip = false;
-    const shifting = new StreamWindow((text) => (flip ? `X${text}` : text), 10, 1_000);
+    const shifting = new StreamWindow(
+      (text) => (flip ? `X${text}` : text),
+      { ...rules, holdBack: 10 },
+      1_000,
+    );
     expect(shifting.offer(prose(40))).not.toBe('');
     flip = true;
     expect(shifting.offer(prose(50))).toBe('');
