@@ -10,11 +10,11 @@ import { webBaseUrl } from './forge-of.js';
 import {
   clip,
   encodePath,
-  forgeSignal,
+  forgeFetch,
   forgeText,
   forgeTimeoutMs,
   ownLink,
-  readCapped,
+  parseJson,
   redactSecrets,
   scopeNames,
   timedOut,
@@ -295,39 +295,27 @@ export class BitbucketProvider implements PullRequestProvider {
   ): Promise<T> {
     const where = url.pathname;
     if (this.encodedPath === undefined) throw this.badPath(method, where);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          accept: 'application/json',
-          'user-agent': 'shipmate',
-          // Repository, project and workspace access tokens go as a bearer token
-          // (support.atlassian.com/bitbucket-cloud/docs/using-access-tokens/).
-          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: forgeSignal(signal, this.timeoutMs),
-      });
-    } catch (error) {
-      throw this.failure(method, where, undefined, '', undefined, error);
-    }
-    let text: string | undefined;
-    try {
-      text = await readCapped(response);
-    } catch (error) {
-      throw this.failure(method, where, undefined, '', undefined, error);
-    }
-    if (text === undefined) {
+    const answer = await forgeFetch(url, {
+      method,
+      // Repository, project and workspace access tokens go as a bearer token
+      // (support.atlassian.com/bitbucket-cloud/docs/using-access-tokens/).
+      authorization: this.token ? `Bearer ${this.token}` : undefined,
+      body,
+      signal,
+      timeoutMs: this.timeoutMs,
+    });
+    if (answer.kind === 'unreachable')
+      throw this.failure(method, where, undefined, '', undefined, answer.error);
+    if (answer.kind === 'too-large') {
       const sentence = {
-        status: response.status,
+        status: answer.response.status,
         problem: tooLargeSentence('Bitbucket'),
         fix: 'check BITBUCKET_API_URL',
       };
-      throw this.error(method, where, response.status, 'answer too large', sentence);
+      throw this.error(method, where, answer.response.status, 'answer too large', sentence);
     }
-    if (!response.ok)
+    const { response, text } = answer;
+    if (answer.kind === 'refused')
       throw this.failure(method, where, response.status, text, response.headers.get('retry-after'));
     const parsed = schema.safeParse(parseJson(text));
     if (!parsed.success) throw this.failure(method, where, response.status, text, null, parsed.error, true);
@@ -521,15 +509,5 @@ function hostOf(url: string): string {
   } catch {
     // Not a URL at all: say so rather than echo it.
     return 'the configured address';
-  }
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    // Not JSON (Bitbucket answers some 401s in plain text): the schema check reports it.
-    return undefined;
   }
 }

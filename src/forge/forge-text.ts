@@ -166,3 +166,63 @@ export function encodePath(path: string): string | undefined {
   if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) return undefined;
   return segments.map(encodeURIComponent).join('/');
 }
+
+/** A forge's answer, read within the deadline and the size cap. */
+export type ForgeAnswer =
+  | { kind: 'ok'; response: Response; text: string }
+  /** No answer at all: refused, reset, the deadline. */
+  | { kind: 'unreachable'; error: unknown }
+  | { kind: 'too-large'; response: Response }
+  /** An HTTP error status, with the body as text. */
+  | { kind: 'refused'; response: Response; text: string };
+
+/**
+ * One JSON request to a forge's API, the one way the fetch-based providers talk to theirs:
+ * the authorization header only to this URL (fetch drops it on a cross-origin redirect), the
+ * deadline, and the body read up to the cap.
+ */
+export async function forgeFetch(
+  url: URL,
+  options: {
+    method: string;
+    authorization: string | undefined;
+    body?: unknown;
+    signal?: AbortSignal | undefined;
+    timeoutMs?: number | undefined;
+  },
+): Promise<ForgeAnswer> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: options.method,
+      headers: {
+        accept: 'application/json',
+        'user-agent': 'shipmate',
+        ...(options.authorization ? { authorization: options.authorization } : {}),
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+      signal: forgeSignal(options.signal, options.timeoutMs),
+    });
+  } catch (error) {
+    return { kind: 'unreachable', error };
+  }
+  let text: string | undefined;
+  try {
+    text = await readCapped(response);
+  } catch (error) {
+    return { kind: 'unreachable', error };
+  }
+  if (text === undefined) return { kind: 'too-large', response };
+  return response.ok ? { kind: 'ok', response, text } : { kind: 'refused', response, text };
+}
+
+/** JSON, or undefined when the text is none (a proxy's HTML page, a plain-text 401). */
+export function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

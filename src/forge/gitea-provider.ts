@@ -11,11 +11,11 @@ import { webBaseUrl } from './forge-of.js';
 import {
   clip,
   encodePath,
-  forgeSignal,
+  forgeFetch,
   forgeText,
   forgeTimeoutMs,
   ownLink,
-  readCapped,
+  parseJson,
   redactSecrets,
   scopeNames,
   timedOut,
@@ -298,39 +298,27 @@ export class GiteaProvider implements PullRequestProvider {
     if (this.encodedPath === undefined) throw this.badPath(method, path);
     const url = new URL(`${this.apiUrl}${path}`);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          accept: 'application/json',
-          'user-agent': 'shipmate',
-          // "For historical reasons, Gitea needs the word token included before the API key
-          // token in an authorization header" (docs.gitea.com/development/api-usage).
-          ...(this.token ? { authorization: `token ${this.token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: forgeSignal(signal, this.timeoutMs),
-      });
-    } catch (error) {
-      throw this.failure(method, path, undefined, '', undefined, error);
-    }
-    let text: string | undefined;
-    try {
-      text = await readCapped(response);
-    } catch (error) {
-      throw this.failure(method, path, undefined, '', undefined, error);
-    }
-    if (text === undefined) {
+    const answer = await forgeFetch(url, {
+      method,
+      // "For historical reasons, Gitea needs the word token included before the API key
+      // token in an authorization header" (docs.gitea.com/development/api-usage).
+      authorization: this.token ? `token ${this.token}` : undefined,
+      body,
+      signal,
+      timeoutMs: this.timeoutMs,
+    });
+    if (answer.kind === 'unreachable')
+      throw this.failure(method, path, undefined, '', undefined, answer.error);
+    if (answer.kind === 'too-large') {
       const sentence = {
-        status: response.status,
+        status: answer.response.status,
         problem: tooLargeSentence('Gitea'),
         fix: 'check GITEA_API_URL',
       };
-      throw this.error(method, path, response.status, 'answer too large', sentence);
+      throw this.error(method, path, answer.response.status, 'answer too large', sentence);
     }
-    if (!response.ok)
+    const { response, text } = answer;
+    if (answer.kind === 'refused')
       throw this.failure(method, path, response.status, text, response.headers.get('retry-after'));
     const parsed = schema.safeParse(parseJson(text));
     if (!parsed.success) throw this.failure(method, path, response.status, text, null, parsed.error, true);
@@ -525,15 +513,5 @@ function hostOf(url: string): string {
   } catch {
     // Not a URL at all: say so rather than echo it.
     return 'the configured address';
-  }
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    // Not JSON (a proxy's HTML page): the schema check reports it.
-    return undefined;
   }
 }

@@ -20,11 +20,11 @@ import { ProviderError } from '../errors.js';
 import { webBaseUrl } from './forge-of.js';
 import {
   clip,
-  forgeSignal,
+  forgeFetch,
   forgeText,
   forgeTimeoutMs,
   ownLink,
-  readCapped,
+  parseJson,
   redactSecrets,
   scopeNames,
   timedOut,
@@ -251,34 +251,21 @@ export class GitLabProvider implements PullRequestProvider {
   ): Promise<{ data: T; headers: Headers }> {
     const url = new URL(`${this.apiUrl}${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          accept: 'application/json',
-          'user-agent': 'shipmate',
-          ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-          ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-        signal: forgeSignal(options.signal, this.options.timeoutMs),
-      });
-    } catch (error) {
-      throw this.unreachable(method, path, error);
-    }
-    let text: string | undefined;
-    try {
-      text = await readCapped(response);
-    } catch (error) {
-      throw this.unreachable(method, path, error);
-    }
-    if (text === undefined)
-      throw this.failure(response, method, path, 'answer too large', undefined, [
+    const answer = await forgeFetch(url, {
+      method,
+      authorization: this.options.token ? `Bearer ${this.options.token}` : undefined,
+      body: options.body,
+      signal: options.signal,
+      timeoutMs: this.options.timeoutMs,
+    });
+    if (answer.kind === 'unreachable') throw this.unreachable(method, path, answer.error);
+    if (answer.kind === 'too-large')
+      throw this.failure(answer.response, method, path, 'answer too large', undefined, [
         tooLargeSentence('GitLab'),
         'check GITLAB_API_URL',
       ]);
-    if (!response.ok) throw this.failure(response, method, path, text);
+    const { response, text } = answer;
+    if (answer.kind === 'refused') throw this.failure(response, method, path, text);
     const parsed = schema.safeParse(parseJson(text));
     if (!parsed.success) throw this.failure(response, method, path, 'unexpected answer shape', parsed.error);
     return { data: parsed.data, headers: response.headers };
@@ -425,15 +412,6 @@ function resetTime(headers: Headers | undefined): string {
         : undefined;
   if (at === undefined) return 'a minute';
   return `${new Date(at).toISOString().slice(11, 19)} UTC`;
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined; // Not JSON (a proxy's page, Rack::Attack's "Retry later"): read as text.
-  }
 }
 
 function describe(error: unknown): string {
