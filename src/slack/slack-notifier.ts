@@ -13,7 +13,7 @@ import type {
 import type { Logger } from '../log.js';
 import { patternReach, type Scrubber, scrubReach } from '../scrub-secrets.js';
 import { toSlackText } from './mention-syntax.js';
-import { renderReply, renderStatus, replyExtras } from './message-format.js';
+import { fileThreshold, renderReply, renderStatus, replyExtras } from './message-format.js';
 import { OutputQueue } from './output-queue.js';
 import type { SlackEdge } from './slack-app.js';
 import { LiveStream, type StreamChunk, streamedMessageLimit } from './slack-stream.js';
@@ -248,6 +248,14 @@ export class SlackNotifier implements Notifier {
             if (rest.trim()) chunks.push({ type: 'markdown_text', text: rest });
             blocks = extras;
             separate = undefined;
+          } else if (live.window.text.length + rest.length > fileThreshold) {
+            // Past what a thread should hold: the whole answer as a file, as a posted one would be.
+            const whole = `${live.window.text}${rest}`;
+            separate = {
+              ...continued,
+              markdown: `_The answer is longer than this message can hold (${whole.length.toLocaleString('en-US')} characters); the full answer is attached as \`answer.md\`._`,
+              files: [{ filename: 'answer.md', title: 'Full answer', content: whole }],
+            };
           } else {
             // Too long to finish in the stream: the rest follows in messages of its own.
             separate = continued;
