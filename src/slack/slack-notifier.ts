@@ -237,6 +237,12 @@ export class SlackNotifier implements Notifier {
       let fallback = separate;
       const chunks: StreamChunk[] = live && !live.ended ? live.chunksFor(ending.view) : [];
       let blocks: unknown[] | undefined;
+      // A job that waits for a person (a permission, a "go") keeps its line and its buttons
+      // under the stream, where the status message had them.
+      const waiting =
+        ending.view.actions && ending.view.actions.length > 0
+          ? renderStatus(this.cleanView(ending.view)).blocks
+          : [];
       if (live && !live.ended && ending.reply?.streamed) {
         const rest = live.window.diverged ? undefined : live.window.rest(ending.reply.markdown);
         const extras = replyExtras(this.cleanReply({ ...ending.reply, markdown: '' }));
@@ -263,6 +269,7 @@ export class SlackNotifier implements Notifier {
         }
       }
       let sessionSet = false;
+      let waitingShown = waiting.length === 0;
       if (live && !live.ended) {
         live.ended = true;
         // stopStream also sets the thread's session (`session_status`, default active).
@@ -272,23 +279,35 @@ export class SlackNotifier implements Notifier {
             () => true,
             (error: unknown) => error,
           );
+        const all = [...(blocks ?? []), ...waiting];
         let stopped = await stop({
           ...(chunks.length > 0 ? { chunks } : {}),
-          ...(blocks && blocks.length > 0 ? { blocks } : {}),
+          ...(all.length > 0 ? { blocks: all } : {}),
         });
         if (stopped !== true && !streamGone.has(slackErrorCode(stopped) ?? '')) {
           // Refused with the rest in it: end the stream bare, and the rest follows as a message.
           this.log.warn({ err: stopped, channel }, 'stream-stop-refused');
           separate = fallback;
-          stopped = await stop({});
+          stopped = await stop(waiting.length > 0 ? { blocks: waiting } : {});
         }
-        if (stopped === true) sessionSet = this.sessions !== 'off';
-        else {
+        if (stopped === true) {
+          sessionSet = this.sessions !== 'off';
+          waitingShown = true;
+        } else {
           this.streamFailed(live, channel, stopped);
           separate ??= fallback;
         }
       }
       if (separate) await this.postCleaned(thread, separate);
+      if (!waitingShown) {
+        // The stream was gone (Stop, or Slack refused): the buttons still need a message.
+        await this.client.chat.postMessage({
+          channel,
+          thread_ts: thread.threadTs,
+          ...renderStatus(this.cleanView(ending.view)),
+          ...noUnfurl,
+        });
+      }
       if (!sessionSet) void this.setSession(thread, ending.session);
       queued.resolve();
     } catch (error) {

@@ -209,3 +209,51 @@ describe('reading a streamed answer back from Slack', () => {
     expect(answer?.text).not.toContain('Preparing a fresh checkout');
   });
 });
+
+describe('a job that waits for a person, in a workspace with streaming', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await Harness.start({
+      slackNative: true,
+      config: 'repos:\n  - name: shop\n    url: "{{repo}}"\naccess:\n  writers: [U0ALICE]\n',
+    });
+  });
+
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  it('is suspended with its question and buttons, and continues in a new stream when allowed', async () => {
+    const host = '203.0.113.7:8080';
+    h.model.enqueue(
+      {
+        toolCalls: [
+          { name: 'request_network_access', arguments: { domain: host, reason: 'the price list' } },
+        ],
+      },
+      { content: 'I need the price list.' },
+    );
+    const { ts } = await h.ask('what does the price list say?');
+    const first = await waitFor(() => streamIn(h, ts, 'completed'), 30_000, 'the first stream ended');
+    await waitFor(() => h.slack.agentSession(CHANNEL, ts)?.status === 'suspended', 20_000, 'suspended');
+    // The Allow buttons sit under the ended stream, where the status message had them.
+    expect(JSON.stringify(first.finalBlocks)).toContain('perm_once');
+
+    h.model.enqueue({ content: 'The price list says 4.99.' });
+    await h.slack.clickButton({ user: ALICE, channel: CHANNEL, messageTs: first.ts, actionId: 'perm_once' });
+    const second = await waitFor(
+      () =>
+        h.slack
+          .streamsIn(CHANNEL)
+          .find((s) => s.threadTs === ts && s.ts !== first.ts && s.state === 'completed'),
+      30_000,
+      'a second stream',
+    );
+    expect(second.text).toContain('The price list says 4.99.');
+    await waitFor(() => h.slack.agentSession(CHANNEL, ts)?.status === 'active', 20_000, 'active again');
+    expect(h.slack.agentSession(CHANNEL, ts)?.statusHistory).toEqual(
+      expect.arrayContaining(['processing', 'suspended', 'active']),
+    );
+  });
+});
