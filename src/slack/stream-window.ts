@@ -71,14 +71,20 @@ export class StreamWindow {
   /** Where the text may be cut (after a whitespace); 0 when nothing may be sent yet. */
   private safeCut(text: string): number {
     const ignored = ignoredPositions(text);
+    // The short window holds only while the text near the end reads as prose; anything like
+    // key material, an escape or a redaction there gets the long one.
+    const proseOnly = readsAsProse(text, ignored, this.rules.escapeReach);
+    const holdBack = proseOnly ? this.rules.holdBack : this.rules.escapeReach;
     let limit = text.length;
     let counted = 0;
-    while (limit > 0 && counted < this.rules.holdBack) {
+    while (limit > 0 && counted < holdBack) {
       limit -= 1;
       if (!ignored[limit]) counted += 1;
     }
-    if (counted < this.rules.holdBack) return 0;
+    if (counted < holdBack) return 0;
     limit = Math.min(
+      limit,
+      unsettledToken(text),
       limit,
       this.needleStart(text, ignored),
       escapeStart(text, ignored, this.rules.escapeReach),
@@ -127,6 +133,45 @@ export class StreamWindow {
  */
 const escapes = /\\(?:u[0-9a-fA-F]{4}|[nrtbf"\\/])|%[0-9a-fA-F]{2}/g;
 
+/**
+ * A word as prose has it: letters (any case, no digits), a short number, or Markdown marks,
+ * with the punctuation around them. Key material and its encodings rarely look like this, and
+ * a secret split into such words is still caught by `needleStart`.
+ */
+const proseWord =
+  /^[("'`*_[]*(?:[A-Za-z]{1,40}(?:['’][a-z]{1,2})?|\d{1,6}(?:[.,]\d{1,3})?%?|[-*#>|~=+]{1,6})[)"'`*_\].,;:!?]*$/;
+
+/** Whether every word within `reach` significant characters of the end reads as prose. */
+function readsAsProse(text: string, ignored: Uint8Array, reach: number): boolean {
+  let from = text.length;
+  for (let counted = 0; from > 0 && counted < reach; ) {
+    from -= 1;
+    if (!ignored[from]) counted += 1;
+  }
+  const words = text.slice(from).split(/\s+/).filter(Boolean);
+  // The first word may be cut by `from`; it is judged whole, from the text before it.
+  const start = text.lastIndexOf(' ', from) + 1;
+  const first = text.slice(start).split(/\s+/, 1)[0] ?? '';
+  return [first, ...words].every((word) => !word || proseWord.test(word));
+}
+
+/**
+ * A token shape's prefix whose token is not decided yet: the scrubber joins the pieces after
+ * it across whitespace while they look like key material, however long they are, so it is held
+ * until a piece that reads as prose follows it.
+ */
+const shapePrefix = /(?<![A-Za-z0-9])(?:xox[abposr]-|xapp-|gh[pousr]_|github_pat_|sk-)/g;
+
+function unsettledToken(text: string): number {
+  let last: number | undefined;
+  for (const match of text.matchAll(shapePrefix)) last = match.index;
+  if (last === undefined) return text.length;
+  const after = text.slice(last).split(/\s+/);
+  // after[0] is the prefix's own piece; a complete piece after it that reads as prose settles it.
+  const complete = after.slice(1, -1);
+  return complete.some((piece) => proseWord.test(piece)) ? text.length : last;
+}
+
 /** The first percent-escape within `reach` significant characters of the end; else the length. */
 function escapeStart(text: string, ignored: Uint8Array, reach: number): number {
   let from = text.length;
@@ -168,6 +213,7 @@ const ignoredRanges: [number, number][] = [
   [0x3000, 0x3000],
   [0x3164, 0x3164],
   [0xd800, 0xdfff],
+  [0xe000, 0xe003],
   [0xfe00, 0xfe0f],
   [0xfeff, 0xfeff],
   [0xffa0, 0xffa0],
