@@ -384,12 +384,17 @@ export class WorkerPool {
   ): Promise<void> {
     const statusTs = this.options.queue.get(job.id)?.statusTs ?? job.statusTs;
     const view = live.view(last);
+    // A waiting job may be answered while its ending is still being sent: it must find no
+    // status message to continue in, or it would write into the stream being ended.
+    if (session === 'suspended' && statusTs) this.options.queue.setStatusTs(job.id, '');
     const ended = await this.options.notifier.endStatus(thread(job), statusTs || undefined, {
       view,
       ...(reply ? { reply } : {}),
       session,
     });
-    if (ended && session === 'suspended') this.options.queue.setStatusTs(job.id, '');
+    // Where it did not stream, the status message goes on as before (unless a new one was posted).
+    if (!ended && session === 'suspended' && statusTs && !this.options.queue.get(job.id)?.statusTs)
+      this.options.queue.setStatusTs(job.id, statusTs);
   }
 
   private async updateStatus(job: JobColumns, view: StatusView): Promise<void> {
