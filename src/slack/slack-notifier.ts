@@ -56,6 +56,11 @@ export interface SlackNotifierOptions {
   stream?: boolean;
 }
 
+/** The window when no secret is configured (tests, the playground): patterns only. */
+const withoutConfiguredSecrets: SlackNotifierOptions = {
+  window: { holdBack: patternReach, needles: [], escapeReach: scrubReach() },
+};
+
 /** Notifier over the Slack Web API. Every text passes the secret scrubber on its way out. */
 export class SlackNotifier implements Notifier {
   /** Streams and agent sessions: tried until Slack refuses them once, then off for this workspace. */
@@ -69,9 +74,7 @@ export class SlackNotifier implements Notifier {
     private readonly updates: OutputQueue,
     private readonly scrub: Scrubber,
     private readonly log: Logger,
-    private readonly options: SlackNotifierOptions = {
-      window: { holdBack: patternReach, needles: [], escapeReach: scrubReach() },
-    },
+    private readonly options: SlackNotifierOptions = withoutConfiguredSecrets,
     private readonly teamId: () => string | undefined = () => undefined,
   ) {
     this.streaming = options.stream === false ? 'off' : 'untried';
@@ -233,6 +236,8 @@ export class SlackNotifier implements Notifier {
     try {
       /** Already cleaned: posted as it is, after the stream ends. */
       let separate: Reply | undefined = ending.reply ? this.cleanReply(ending.reply) : undefined;
+      /** The reply's usage line and buttons, cleaned once, for whichever message carries them. */
+      const cleanedExtras = ending.reply ? this.cleanReply({ ...ending.reply, markdown: '' }) : undefined;
       /** What follows the stream if Slack refuses to finish it with the rest of the answer. */
       let fallback = separate;
       const chunks: StreamChunk[] = live && !live.ended ? live.chunksFor(ending.view) : [];
@@ -243,16 +248,15 @@ export class SlackNotifier implements Notifier {
         ending.view.actions && ending.view.actions.length > 0
           ? renderStatus(this.cleanView(ending.view)).blocks
           : [];
-      if (live && !live.ended && ending.reply?.streamed) {
+      if (live && !live.ended && ending.reply?.streamed && cleanedExtras) {
         const rest = live.window.diverged ? undefined : live.window.rest(ending.reply.markdown);
-        const extras = replyExtras(this.cleanReply({ ...ending.reply, markdown: '' }));
         if (rest !== undefined) {
-          const continued = { ...this.cleanReply({ ...ending.reply, markdown: '' }), markdown: rest };
+          const continued = { ...cleanedExtras, markdown: rest };
           fallback = rest.trim() ? continued : { ...continued, markdown: '_(end of the answer above)_' };
           // The whole message stays under Slack's 12,000 characters (msg_too_long).
           if (live.window.text.length + rest.length <= streamedMessageLimit) {
             if (rest.trim()) chunks.push({ type: 'markdown_text', text: rest });
-            blocks = extras;
+            blocks = replyExtras(cleanedExtras);
             separate = undefined;
           } else if (live.window.text.length + rest.length > fileThreshold) {
             // Past what a thread should hold: the whole answer as a file, as a posted one would be.
@@ -435,9 +439,7 @@ export function createSlackNotifier(
   edge: SlackEdge,
   scrub: Scrubber,
   log: Logger,
-  options: SlackNotifierOptions = {
-    window: { holdBack: patternReach, needles: [], escapeReach: scrubReach() },
-  },
+  options: SlackNotifierOptions = withoutConfiguredSecrets,
 ): SlackNotifier {
   let notifier: SlackNotifier | undefined;
   const updates = new OutputQueue({
