@@ -465,6 +465,14 @@ function modelSettings(file: FileConfig): Record<string, ModelSettings> {
   return settings;
 }
 
+/** 127.0.0.0/8, ::1 and localhost: this machine (a stand-in, a tunnel). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return (
+    host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
+  );
+}
+
 /**
  * A forge API base over plain http to another machine: the token (and every answer) would
  * travel unencrypted, so start-up stops. http to this machine (a stand-in, a tunnel) is fine.
@@ -477,9 +485,7 @@ function plainHttpProblem(name: string, value: string | undefined): string | und
   } catch {
     return `${name} is not a valid URL.`;
   }
-  const loopback =
-    host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-  if (loopback) return undefined;
+  if (isLoopbackHost(host)) return undefined;
   return `${name} uses plain http to ${host}: the token would travel unencrypted; use https.`;
 }
 

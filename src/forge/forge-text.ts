@@ -1,3 +1,5 @@
+import { isLoopbackHost } from '../config.js';
+import { inertCode } from '../jobs/inert-text.js';
 /**
  * What the fetch-based forge clients share about what a forge sends back: its words reach the
  * thread only redacted, cut and inert; its links only when they are on the forge's own web host;
@@ -93,13 +95,11 @@ export function forgeText(text: string, secrets: readonly (string | undefined)[]
   const line = clip(redactSecrets(text, secrets), max);
   if (!line) return '';
   if (plainProse.test(line) && !linkLike.test(line)) return line;
-  const inert = line
-    .replaceAll('`', "'")
-    .replace(/\]\s*\(/g, '] (')
-    .replaceAll('://', ':/ /')
-    .replaceAll('<', '‹')
-    .replaceAll('>', '›');
-  return `\`${inert}\``;
+  // The code span as everywhere else (src/jobs/inert-text.ts), schemes and Slack's <…> broken too.
+  return inertCode(
+    line.replaceAll('://', ':/ /').replaceAll('<', '‹').replaceAll('>', '›'),
+    Number.POSITIVE_INFINITY,
+  );
 }
 
 /** A name a forge uses for a scope or permission, e.g. `api`, `read_user`, `write:issue`. */
@@ -111,14 +111,6 @@ export function scopeNames(names: readonly unknown[], secrets: readonly (string 
     .filter((name): name is string => typeof name === 'string' && scopeName.test(name))
     .filter((name) => redactSecrets(name, secrets) === name)
     .slice(0, 10);
-}
-
-/** 127.0.0.0/8, ::1 and localhost: a stand-in on this machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  return (
-    host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
-  );
 }
 
 /**
