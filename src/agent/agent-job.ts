@@ -125,6 +125,8 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
       reportBlocked: (sentence) => blocked.add(sentence),
     };
     const citing = { commit: workspace.baseCommit, link: deps.fileLinks?.(repo) };
+    // A question's (or a plan's) answer streams as it is written; a change ends in its summary.
+    const streams = Boolean(context.answer) && (request.mode === 'question' || request.planning);
     const ran = await runTheAgent(
       { config: deps.config, model: deps.model, usage: deps.usage, sessions: deps.sessions, clock },
       {
@@ -143,15 +145,14 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
         toolContext,
         material,
         attachments,
-        // A question's (or a plan's) answer streams as it is written; a change ends in its summary.
-        ...(context.answer && (request.mode === 'question' || request.planning)
+        ...(streams && context.answer
           ? { onText: streamAnswer(context.answer, (text) => linkCitations(text, citing)) }
           : {}),
       },
       started,
     );
     const decorated = decorateAnswer({
-      streamed: Boolean(context.answer) && (request.mode === 'question' || request.planning),
+      streamed: streams,
       run: ran.run,
       blocked: [...blocked],
       repo,
