@@ -204,10 +204,10 @@ export class WorkerPool {
         );
         if (ts) this.options.queue.setStatusTs(job.id, ts);
       } else if (this.announcedText.get(job.id) !== startText) {
+        // Queued, or picked up after a restart: the line moves on. The session has been
+        // processing since the announcement.
         live.progress(startText);
         show();
-      } else {
-        void this.safely(() => this.options.notifier.setSession(thread(job), 'processing'));
       }
       this.announcedText.delete(job.id);
       const outcome = await this.handle(job, {
