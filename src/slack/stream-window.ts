@@ -75,17 +75,11 @@ export class StreamWindow {
     // key material, an escape or a redaction there gets the long one.
     const proseOnly = readsAsProse(text, ignored, this.rules.escapeReach);
     const holdBack = proseOnly ? this.rules.holdBack : this.rules.escapeReach;
-    let limit = text.length;
-    let counted = 0;
-    while (limit > 0 && counted < holdBack) {
-      limit -= 1;
-      if (!ignored[limit]) counted += 1;
-    }
-    if (counted < holdBack) return 0;
-    limit = Math.min(
-      limit,
+    const behind = significantBack(ignored, holdBack);
+    if (behind === undefined) return 0;
+    const limit = Math.min(
+      behind,
       unsettledToken(text),
-      limit,
       this.needleStart(text, ignored),
       escapeStart(text, ignored, this.rules.escapeReach),
     );
@@ -143,11 +137,7 @@ const proseWord =
 
 /** Whether every word within `reach` significant characters of the end reads as prose. */
 function readsAsProse(text: string, ignored: Uint8Array, reach: number): boolean {
-  let from = text.length;
-  for (let counted = 0; from > 0 && counted < reach; ) {
-    from -= 1;
-    if (!ignored[from]) counted += 1;
-  }
+  const from = significantBack(ignored, reach) ?? 0;
   const words = text.slice(from).split(/\s+/).filter(Boolean);
   // The first word may be cut by `from`; it is judged whole, from the text before it.
   const start = text.lastIndexOf(' ', from) + 1;
@@ -174,17 +164,26 @@ function unsettledToken(text: string): number {
 
 /** The first percent-escape within `reach` significant characters of the end; else the length. */
 function escapeStart(text: string, ignored: Uint8Array, reach: number): number {
-  let from = text.length;
-  for (let counted = 0; from > 0 && counted < reach; ) {
-    from -= 1;
-    if (!ignored[from]) counted += 1;
-  }
-  percent.lastIndex = from;
+  percent.lastIndex = significantBack(ignored, reach) ?? 0;
   const found = percent.exec(text);
   return found ? found.index : text.length;
 }
 
 const percent = /%[0-9a-fA-F]{2}/g;
+
+/**
+ * Where the text stands `count` significant characters before its end; undefined when it has
+ * fewer than that.
+ */
+function significantBack(ignored: Uint8Array, count: number): number | undefined {
+  let from = ignored.length;
+  for (let counted = 0; counted < count; ) {
+    if (from === 0) return undefined;
+    from -= 1;
+    if (!ignored[from]) counted += 1;
+  }
+  return from;
+}
 
 function ignoredPositions(text: string): Uint8Array {
   const ignored = new Uint8Array(text.length);
