@@ -216,8 +216,9 @@ export class BitbucketProvider implements PullRequestProvider {
   /**
    * The caller's permission on the repository (GET /user/permissions/repositories). Access tokens
    * belong to one repository, project or workspace and are refused this cross-workspace endpoint
-   * ("This API is not accessible by this authentication mechanism", Atlassian support KB): then
-   * the push itself tells.
+   * ("This API is not accessible by this authentication mechanism", Atlassian support KB), and
+   * Atlassian retired the endpoint in 2026 (changelog CHANGE-2770: 410 Gone): then the push
+   * itself tells.
    */
   private async canPush(signal?: AbortSignal): Promise<boolean | undefined> {
     try {
@@ -231,7 +232,8 @@ export class BitbucketProvider implements PullRequestProvider {
       const permission = page.values[0]?.permission;
       return permission === undefined ? undefined : permission === 'write' || permission === 'admin';
     } catch (error) {
-      if (statusOf(error) === 403) return undefined;
+      const status = statusOf(error);
+      if (status === 403 || status === 410) return undefined;
       throw error;
     }
   }

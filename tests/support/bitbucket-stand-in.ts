@@ -15,9 +15,13 @@ import { git } from './git-fixtures.js';
  * tokens with scopes, and each repository backed by a real bare git repository.
  *
  * References: developer.atlassian.com/cloud/bitbucket/rest/api-group-pullrequests (list, create,
- * get, update, comments), …/rest/api-group-users (GET /user, /user/permissions/repositories),
- * …/rest/intro (pagination, filtering with BBQL, access tokens), support.atlassian.com/bitbucket-cloud
- * ("Using access tokens", "Repository Access Token permissions").
+ * get, update, comments), …/rest/api-group-repositories (GET a repository), …/rest/api-group-users
+ * (GET /user, /user/permissions/repositories), …/rest/intro (#pagination, #filtering with BBQL,
+ * #scopes, #access-tokens), support.atlassian.com/bitbucket-cloud ("Using access tokens",
+ * "Repository Access Token permissions"). Where the docs say nothing about a status or a message,
+ * each behaviour cites the public report it was seen in (GitHub issue threads quoting real
+ * api.bitbucket.org answers), or says "not documented; assumed from …". Claims an earlier version
+ * made that could not be sourced again are marked "unsourced".
  */
 
 export interface BitbucketStandInOptions {
@@ -127,6 +131,11 @@ export class BitbucketStandIn {
   private readonly tokens = new Map<string, Token>();
   private readonly errors: Injected[] = [];
   private readonly counters = new Map<string, number>();
+  /**
+   * Answer GET /user/permissions/repositories as Bitbucket has since the CHANGE-2770 sunset
+   * (410 Gone). Off by default: the tests written before it expect the documented answer.
+   */
+  crossWorkspaceGone = false;
   private ids = 100;
   private clock = Date.parse('2026-01-05T09:00:00Z');
   private server: Server | undefined;
@@ -247,6 +256,9 @@ export class BitbucketStandIn {
     status: number,
     options: { message?: string; detail?: unknown; times?: number } = {},
   ): this {
+    // 403 "Forbidden" is a real body (avivsinai/bitbucket-cli#30: {"type": "error", "error":
+    // {"message": "Forbidden"}}); 404 "Resource not found" is quoted in
+    // mantisbt-plugins/source-integration#376. The 429 text is unsourced (assumed).
     const fallback: Record<number, string> = {
       403: 'Forbidden',
       404: 'Resource not found',
@@ -266,6 +278,7 @@ export class BitbucketStandIn {
   reset(): void {
     for (const list of [this.pulls, this.comments, this.requests, this.errors]) list.length = 0;
     this.counters.clear();
+    this.crossWorkspaceGone = false;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -281,16 +294,25 @@ export class BitbucketStandIn {
     const header = request.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const token = bearer ? this.tokens.get(bearer) : undefined;
-    // An unknown bearer token (support KB: "Token is invalid, expired, or not supported for this endpoint.").
+    // An unknown bearer token: 401 {"type": "error", "error": {"message": "Token is invalid,
+    // expired, or not supported for this endpoint."}} (real answers quoted in
+    // avivsinai/bitbucket-cli#174 and #30, AsyncFuncAI/deepwiki-open#444).
     if (bearer && !token)
       return send(response, 401, errorBody('Token is invalid, expired, or not supported for this endpoint.'));
-    // Anonymous: the repositories here are private, so they are "not there" (404), and /user needs a login.
+    // Anonymous: a private repository one may not see is a 404, not a 403 (badges/shields#8520:
+    // "BB cloud now serves a 404 for private repo that you don't have access to"). /user without
+    // a login: 401; the message "Unauthorized" is not documented; assumed.
     if (!token) {
       if (route.startsWith('/user')) return send(response, 401, errorBody('Unauthorized'));
       return send(response, 404, errorBody(noRepository));
     }
     const injected = this.takeInjected(method, route);
     if (injected) return send(response, injected.status, injected.body);
+    // A token without the scope an endpoint needs: 403 "Your credentials lack one or more required
+    // privilege scopes." with `detail.required` (gildas/bitbucket-cli#56 quotes the body) and the
+    // granted scopes beside it (pingdotgg/t3code#6291: "the full 403 response body showing
+    // required vs. granted scopes"). Checked before the body and the repository: not documented;
+    // assumed from the scope being a property of the endpoint.
     const needed = requiredScope(method, route);
     if (needed && !hasScope(token.scopes, needed)) {
       const detail = { granted: token.scopes, required: [needed] };
@@ -300,7 +322,8 @@ export class BitbucketStandIn {
         errorBody('Your credentials lack one or more required privilege scopes.', { detail }),
       );
     }
-    if (text && body === undefined)
+    // A body that is not a JSON object: 400; the message and `fields` are not documented; assumed.
+    if (text && (body === undefined || typeof body !== 'object' || body === null || Array.isArray(body)))
       return send(response, 400, errorBody('Bad request', { fields: { '': 'expected a dictionary' } }));
     const [status, result] = await this.route(method, route, url.searchParams, (body ?? {}) as Json, token);
     send(response, status, result);
@@ -314,8 +337,19 @@ export class BitbucketStandIn {
     token: Token,
   ): Promise<Result> {
     if (method === 'GET' && (path === '/user' || path === '/user/permissions/repositories')) {
-      // Access tokens are scoped to one repository, project or workspace; these user endpoints
-      // are refused to them (support KB "This API is not accessible by this authentication mechanism").
+      // Access tokens are scoped to one repository, project or workspace and have no user
+      // (support.atlassian.com "Repository access tokens": the token acts as its own bot
+      // account). That GET /user answers them 403 with "This API is not accessible by this
+      // authentication mechanism" is unsourced: no public answer found; assumed.
+      //
+      // GET /user/permissions/repositories is one of the cross-workspace APIs Atlassian sunset in
+      // 2026 (developer.atlassian.com/cloud/bitbucket/changelog/#CHANGE-2770, replacements in
+      // #CHANGE-3022; woodpecker-ci/woodpecker#6401 "Remove usage of deprecated
+      // /user/permissions/repositories", amitsaha/gitbackup#228: removed endpoints answer
+      // "410 Gone"). The stand-in still serves it as documented before the sunset; see
+      // `crossWorkspaceGone` to have it answer as Bitbucket does now.
+      if (path === '/user/permissions/repositories' && this.crossWorkspaceGone)
+        return [410, crossWorkspaceGoneBody];
       if (token.kind === 'access-token')
         return [403, errorBody('This API is not accessible by this authentication mechanism')];
       if (path === '/user')
@@ -324,6 +358,9 @@ export class BitbucketStandIn {
     }
     const match = /^\/repositories\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     const repo = match && this.repos.get(`${match[1]}/${match[2]}`.toLowerCase());
+    // Unknown repository: 404 (api-group-repositories: "If the repository does not exist").
+    // The message is the one Bitbucket gives git over HTTPS (community.atlassian.com "Having
+    // trouble switching to API tokens"); that the REST body carries the same text is assumed.
     if (!repo) return [404, errorBody(noRepository)];
     const rest = match[3] ?? '';
     // GET /repositories/{workspace}/{repo_slug}
@@ -333,11 +370,15 @@ export class BitbucketStandIn {
     const pullMatch = /^\/pullrequests\/(\d+)(\/comments)?$/.exec(rest);
     if (!pullMatch) return [404, errorBody('Resource not found')];
     const pull = this.pullsOf(repo).find((candidate) => candidate.id === Number(pullMatch[1]));
+    // An unknown pull request: 404 (api-group-pullrequests); the message is not documented; assumed.
     if (!pull) return [404, errorBody(`Pull request #${pullMatch[1]} not found`)];
     if (!pullMatch[2] && method === 'GET') return [200, this.pullJson(pull)];
     if (!pullMatch[2] && method === 'PUT') return this.updatePull(pull, body);
     if (pullMatch[2] && method === 'GET') {
-      // Deleted comments are listed too, flagged `deleted: true` (bitbucket.org/site/master/issues/10686).
+      // Deleted comments are listed too, flagged `deleted: true` (earlier claim citing
+      // bitbucket.org/site/master/issues/10686; unsourced: not found again). Pages of up to 100:
+      // the global maximum of the pagination doc (rest/intro/#pagination, quoted in
+      // MitjaBezensek/SharpBucket#36); that the comments endpoint keeps it is assumed.
       const comments = this.commentsOf(pull);
       return this.page(
         comments.map((comment) => this.commentJson(repo, pull, comment)),
@@ -349,7 +390,16 @@ export class BitbucketStandIn {
     return [404, errorBody('Resource not found')];
   }
 
-  /** GET …/pullrequests: `state` (repeatable, default OPEN, drafts included: BCLOUD-23659), `q` in BBQL, pages of ≤ 50. */
+  /**
+   * GET …/pullrequests: `state` is repeatable and defaults to OPEN (api-group-pullrequests: "By
+   * default only open pull requests are returned … repeat the `state` parameter"). Drafts count as
+   * OPEN (earlier claim citing BCLOUD-23659; unsourced here). A `q` naming `state` lifts the
+   * default: not documented; assumed from MunifTanjim/node-bitbucket#16. `q` is BBQL; one that does
+   * not parse is a 400 (status reported in gfargo/coco#1709; the message is not documented;
+   * assumed). Pages of at most 50: a larger `pagelen` is refused, not clamped, with 400
+   * {"type": "error", "error": {"message": "Invalid pagelen"}} (real answer quoted in
+   * jenkinsci/bitbucket-branch-source-plugin#1182; BitbucketPHP/Client#37).
+   */
   private listPulls(repo: StoredRepo, params: URLSearchParams): Result {
     const states = params.getAll('state');
     const q = params.get('q');
@@ -368,8 +418,16 @@ export class BitbucketStandIn {
     return this.page(pulls, params, 50, `/repositories/${repo.workspace}/${repo.slug}/pullrequests`);
   }
 
+  /**
+   * POST …/pullrequests. api-group-pullrequests: "The minimum required fields to create a pull
+   * request are title and source, specified by a branch name", and "If the pull request's
+   * destination is not specified, it will default to the repository.mainbranch". The refusal's
+   * body, 400 {"type": "error", "error": {"fields": {"title": ["This field is required."]},
+   * "message": "title: This field is required."}}, is the one Bitbucket gives a PUT without a title
+   * (renovatebot/renovate#3509); that POST answers alike, and a missing `source` likewise, is
+   * assumed. A blank title counts as missing: not documented; assumed.
+   */
   private async createPull(repo: StoredRepo, body: Json, token: Token): Promise<Result> {
-    // "The minimum required fields to create a pull request are title and source."
     if (typeof body.title !== 'string' || !body.title.trim())
       return [
         400,
@@ -381,12 +439,14 @@ export class BitbucketStandIn {
         400,
         errorBody('source: This field is required.', { fields: { source: ['This field is required.'] } }),
       ];
-    // The destination defaults to the repository's main branch.
     const destination = branchName(body.destination) ?? repo.mainBranch;
     const [sourceSha, destinationSha] = await Promise.all([
       branchSha(repo, source),
       branchSha(repo, destination),
     ]);
+    // An unpushed source branch: 400 "source: branch not found: <name>" (TeamCodeStream/codestream#391
+    // quotes "Bad Request: source: branch not found: …"); the `fields` beside it are assumed from
+    // the title refusal above, and the destination's counterpart is assumed.
     if (!sourceSha)
       return [
         400,
@@ -401,12 +461,16 @@ export class BitbucketStandIn {
           fields: { destination: [`branch not found: ${destination}`] },
         }),
       ];
+    // Nothing to merge: 400 "There are no changes to be pulled" (developerasun/myDocumentBox-tool#20
+    // quotes "Bad Request: There are no changes to be pulled"). That the same branch as source and
+    // destination gets this very answer is not documented; assumed.
     if (source === destination || sourceSha === destinationSha)
       return [400, errorBody('There are no changes to be pulled')];
     const description = typeof body.description === 'string' ? body.description : '';
-    // Creating one again for the same source and destination updates the open one instead
-    // (atlassian-python-api's Bitbucket Cloud create(): "adding this multiple times for the
-    // same source branch updates the pull request!").
+    // Creating one again for the same source and destination updates the open one instead of
+    // being refused (atlassian-python-api#669, the Bitbucket Cloud create() docstring: "adding
+    // this multiple times for the same source branch updates the pull request!"). Not in
+    // Atlassian's docs; the 201 status of that answer is assumed.
     const open = this.pullsOf(repo).find(
       (pull) => pull.state === 'OPEN' && pull.source === source && pull.destination === destination,
     );
@@ -436,13 +500,17 @@ export class BitbucketStandIn {
   }
 
   /**
-   * PUT …/pullrequests/{id}: only open ones can be changed. PUT takes the resource whole: left
-   * out, `reviewers` empties and `draft` goes back to false (a PUT must resend them, as the
-   * Bitbucket MCP servers note: "Bitbucket PUT replaces the whole resource").
+   * PUT …/pullrequests/{id}. api-group-pullrequests: "Only open pull requests can be mutated";
+   * the 400 and its message are not documented; assumed. A PUT without a title is refused with
+   * 400 "title: This field is required." (renovatebot/renovate#3509 quotes the body). Left out,
+   * `reviewers` empties and `draft` goes back to false: not documented; assumed from "PUT takes
+   * the resource whole" (an earlier claim citing Bitbucket MCP servers; gfargo/coco#1920 calls the
+   * same question unverified).
    */
   private updatePull(pull: BitbucketPull, body: Json): Result {
     if (pull.state !== 'OPEN') return [400, errorBody('Only open pull requests can be updated.')];
-    if (typeof body.title === 'string' && body.title.trim()) pull.title = body.title;
+    if (typeof body.title !== 'string' || !body.title.trim()) return [400, titleRequired];
+    pull.title = body.title;
     if (typeof body.description === 'string') pull.description = body.description;
     pull.reviewers = reviewerUuids(body.reviewers);
     pull.draft = body.draft === true;
@@ -450,6 +518,7 @@ export class BitbucketStandIn {
     return [200, this.pullJson(pull)];
   }
 
+  /** Pages of up to 100 (the global maximum, rest/intro/#pagination); not documented for this endpoint; assumed. */
   private permissions(token: Token, params: URLSearchParams): Result {
     const values = [...this.repos.values()].map((repo) => ({
       type: 'repository_permission',
@@ -475,10 +544,20 @@ export class BitbucketStandIn {
     }
   }
 
-  /** A page: `{pagelen, page, size, values, next?}`, `next` a full URL to the following page. */
+  /**
+   * A page: `{pagelen, page, size, values, next?}` (rest/intro/#pagination: default `pagelen` 10),
+   * `next` a full URL to the following page and absent on the last one ("The lack of a next link
+   * in the response indicates the end of the collection", quoted in BCLOUD-22441). A `pagelen`
+   * above the endpoint's maximum is refused with 400 "Invalid pagelen" (see listPulls); a
+   * `pagelen` or `page` that is not a positive whole number likewise: not documented; assumed.
+   */
   private page(items: unknown[], params: URLSearchParams, max: number, path: string): Result {
-    const pagelen = Math.min(Math.max(Number(params.get('pagelen')) || 10, 1), max);
-    const page = Math.max(Number(params.get('page')) || 1, 1);
+    const pagelenParam = params.get('pagelen');
+    const pageParam = params.get('page');
+    const pagelen = pagelenParam === null ? 10 : wholeNumber(pagelenParam);
+    if (pagelen === undefined || pagelen > max) return [400, errorBody('Invalid pagelen')];
+    const page = pageParam === null ? 1 : wholeNumber(pageParam);
+    if (page === undefined) return [400, errorBody('Invalid page')];
     const values = items.slice((page - 1) * pagelen, page * pagelen);
     const result: Json = { pagelen, page, size: items.length, values };
     if (page * pagelen < items.length) {
@@ -606,11 +685,32 @@ export class BitbucketStandIn {
   }
 }
 
+/** A PUT (or POST) without a title (renovatebot/renovate#3509 quotes this body). */
+const titleRequired = errorBody('title: This field is required.', {
+  fields: { title: ['This field is required.'] },
+});
+
+/**
+ * What a sunset cross-workspace API answers, with 410 Gone: quoted for GET /2.0/workspaces in
+ * aashari/mcp-server-atlassian-bitbucket#230. Not Bitbucket's usual `{"type": "error", …}` shape.
+ */
+const crossWorkspaceGoneBody = {
+  message: 'CHANGE-2770 - Functionality has been deprecated',
+  detail: 'Please read the changelog entry for more details.',
+  data: { announcement_url: 'https://developer.atlassian.com/cloud/bitbucket/changelog#CHANGE-2770' },
+};
+
+/** A positive whole number, or undefined. */
+function wholeNumber(text: string): number | undefined {
+  return /^[1-9]\d*$/.test(text) ? Number(text) : undefined;
+}
+
 const noRepository =
   'You may not have access to this repository or it no longer exists in this workspace. If you think this repository exists and you have access, make sure you are authenticated.';
 
 /**
- * The scope a call needs (Bitbucket Cloud REST API scopes): repository to read a repository,
+ * The scope a call needs (rest/intro/#scopes, the `security` of each operation in
+ * api-group-repositories and api-group-pullrequests): repository to read a repository,
  * pullrequest to read pull requests and comments, pullrequest:write to create or change one.
  */
 function requiredScope(method: string, path: string): string | undefined {
@@ -620,10 +720,14 @@ function requiredScope(method: string, path: string): string | undefined {
   return method === 'GET' ? 'pullrequest' : 'pullrequest:write';
 }
 
-/** A `:write` scope implies its read scope; `pullrequest` implies `repository`. */
+/**
+ * A `:write` scope implies its read scope; `pullrequest` implies `repository`; and
+ * `pullrequest:write` "implies repository:write" (rest/intro/#scopes, quoted in gitpod-io/gitpod#12853).
+ */
 function hasScope(granted: string[], needed: string): boolean {
   const implied = new Set(granted);
-  for (const scope of granted) {
+  if (implied.has('pullrequest:write')) implied.add('repository:write');
+  for (const scope of [...implied]) {
     if (scope.endsWith(':write')) implied.add(scope.slice(0, -':write'.length));
   }
   if (implied.has('pullrequest')) implied.add('repository');
@@ -633,7 +737,9 @@ function hasScope(granted: string[], needed: string): boolean {
 /**
  * The BBQL the provider sends (developer.atlassian.com/cloud/bitbucket/rest/intro/#filtering):
  * `field = "string" | true | false | number`, joined with AND / OR, with parentheses. Anything
- * else is refused, as Bitbucket refuses a query it cannot parse.
+ * else is refused, as Bitbucket refuses a query it cannot parse (400; the message is not
+ * documented; assumed). BBQL's other operators (~, >, IN …) are valid on Bitbucket but refused
+ * here: the stand-in is stricter than Bitbucket for them.
  */
 function compileBbql(query: string): (item: Json) => boolean {
   const tokens = query.match(/"(?:[^"\\]|\\.)*"|\(|\)|!=|=|[\w.:-]+/g) ?? [];

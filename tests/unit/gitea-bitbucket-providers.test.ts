@@ -499,4 +499,15 @@ describe('BitbucketProvider against the Bitbucket stand-in', () => {
     });
     expect(await unknown.checkAccess()).toMatchObject({ ok: false, status: 404 });
   });
+
+  it('checks access after Bitbucket retired the cross-workspace permissions API (410 Gone)', async () => {
+    bitbucket.crossWorkspaceGone = true;
+    try {
+      const user = new BitbucketProvider('acme/shop', { token: userToken, apiUrl: bitbucket.apiUrl });
+      // Push permission is unknown now (the push itself tells), but the token and repo check out.
+      expect(await user.checkAccess()).toEqual({ ok: true, canPush: undefined });
+    } finally {
+      bitbucket.crossWorkspaceGone = false;
+    }
+  });
 });
