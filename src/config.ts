@@ -251,6 +251,12 @@ export interface Config {
   concurrency: number;
   sandbox: 'on' | 'off';
   drainSeconds: number;
+  /**
+   * DATABASE_URL (PostgreSQL: several processes share it) or undefined (SQLite in the data
+   * dir, one process). `leaseSeconds`: how long a job stays claimed without a heartbeat
+   * before another process takes it over (SHIPMATE_LEASE_SECONDS).
+   */
+  database: { url: string | undefined; leaseSeconds: number };
   logLevel: string;
   /** Literal secret values; every outgoing text is scrubbed of them. */
   secrets: string[];
@@ -268,6 +274,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const port = readInteger(env, 'PORT', 3000, problems, { min: 0, max: 65535 });
   const concurrency = readInteger(env, 'SHIPMATE_CONCURRENCY', 4, problems, { min: 1, max: 64 });
   const drainSeconds = readInteger(env, 'SHIPMATE_DRAIN_SECONDS', 30, problems, { min: 0, max: 3600 });
+  const leaseSeconds = readInteger(env, 'SHIPMATE_LEASE_SECONDS', 60, problems, { min: 2, max: 3600 });
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\/./.test(databaseUrl)) {
+    // Never echo the value: it may carry a password.
+    problems.push(
+      'DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:5432/db); unset it for SQLite.',
+    );
+  }
   const sandbox = env.SHIPMATE_SANDBOX ?? 'on';
   if (sandbox !== 'on' && sandbox !== 'off') {
     problems.push(`SHIPMATE_SANDBOX must be "on" or "off" (got "${sandbox}").`);
@@ -342,6 +356,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     concurrency,
     sandbox: sandbox as 'on' | 'off',
     drainSeconds,
+    database: { url: databaseUrl, leaseSeconds },
     // The playground prints one line (its URL); logs stay quiet unless asked for.
     logLevel: env.LOG_LEVEL || (slack.mode === 'playground' ? 'warn' : 'info'),
     secrets: [
@@ -351,9 +366,20 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       apiKey,
       ...Object.values(forgeEnv).map((names) => env[names.token]),
       env.SHIPMATE_REVIEW_API_KEY,
+      databasePassword(databaseUrl),
     ].filter((value): value is string => typeof value === 'string' && value.length >= 8),
   };
   return deepFreeze(config);
+}
+
+/** The password in a PostgreSQL URL, so no log line or message ever shows it. */
+function databasePassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readSlack(env: Env, problems: string[]): Config['slack'] {

@@ -39,6 +39,8 @@ export const errorCodes = {
   'collect-missing': transient,
   'collect-invalid': broken,
   'change-unreadable': broken,
+  // A thread's saved workspace (another process's) that cannot be rebuilt here.
+  'thread-state-unusable': broken,
   // Files and paths inside a checkout (tools turn these into text for the model).
   'path-escape': askerFixes,
   'path-git': askerFixes,

@@ -36,15 +36,19 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     log,
-    health: () => ({
+    ready: () => ready,
+    health: async () => ({
       ok: ready,
       mode: config.slack.mode,
+      database: { backend: db.backend, reachable: pool.databaseAvailable },
+      process: { id: services.processId, running: pool.runningCount, holds: pool.heldJobIds() },
       sandbox: sandbox.status(),
       ...(config.sandbox === 'off'
         ? { warning: 'SHIPMATE_SANDBOX=off: commands run without a sandbox' }
         : {}),
       model: config.model.configured ? config.model.name : 'not configured',
-      jobs: queue.counts(),
+      // The database may be restarting: the report still answers, without the counts.
+      jobs: await queue.counts().catch(() => 'unavailable'),
       checks: checks?.results(),
       digestsNeedInvite: digests.channelsNeedingInvite(),
     }),
@@ -72,7 +76,13 @@ async function main(): Promise<void> {
     sandboxStatus: () => sandbox.status(),
     scrub,
     ...(playground ? {} : { slackScopes: checkSlackScopes }),
+    database: db,
   });
+  await services.registry.register(config.concurrency);
+  const beat = setInterval(() => {
+    services.registry.beat(pool.runningCount).catch(() => undefined); // the database may be restarting
+  }, 5_000);
+  beat.unref();
   await pool.start(jobs);
   await rooms.start();
   ready = true;
@@ -95,7 +105,8 @@ async function main(): Promise<void> {
     server.close();
     await playground?.stop();
     await sandbox.close();
-    db.close();
+    await services.registry.remove().catch(() => undefined);
+    await db.close();
     log.info('shutdown-finished');
     process.exit(0);
   };
@@ -119,7 +130,7 @@ function buildRooms(services: Services) {
     modals: new SlackModalOpener(edge.client),
     proposer: forge.scriptProposer,
     resolveRepo: async (channel, threadTs) => {
-      const repo = repoForThread(config, threads, channel, threadTs);
+      const repo = await repoForThread(config, threads, channel, threadTs);
       return repo ? withDefaultBranch(repo) : undefined;
     },
   });

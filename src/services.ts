@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { resolveProfile } from './agent/model/profile.js';
 import { ModelClient } from './agent/model-client.js';
@@ -16,6 +18,9 @@ import { SlackThreadFiles } from './slack/slack-files.js';
 import { createSlackNotifier } from './slack/slack-notifier.js';
 import { SlackThreadHistory } from './slack/slack-thread-history.js';
 import { openDatabase } from './storage/database.js';
+import { ProcessRegistry } from './storage/process-registry.js';
+import { SqlRateBudget } from './storage/rate-budget-store.js';
+import { SqlThreadWorkspaceStore } from './storage/thread-workspace-store.js';
 import { defaultBranchResolver } from './workspace/default-branch.js';
 import { SandboxRunner } from './workspace/sandbox-runner.js';
 import { WorkspaceManager } from './workspace/worktree-manager.js';
@@ -25,7 +30,11 @@ import { WorkspaceManager } from './workspace/worktree-manager.js';
  * Slack edge, sandbox, worktrees, model), each built once from the config.
  */
 export async function buildServices(config: Readonly<Config>, log: Logger, scrub: Scrubber) {
-  const db = openDatabase(join(config.dataDir, 'shipmate.db'));
+  const db = await openDatabase(config.database.url ?? join(config.dataDir, 'shipmate.db'), { log });
+  const shared = db.dialect === 'postgres';
+  /** Unique per process, readable in logs and /healthz: which machine, which pid. */
+  const processId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const registry = new ProcessRegistry(db, processId);
   const queue = new JobQueue(db);
   const threads = new ThreadStore(db);
   const playground =
@@ -41,13 +50,22 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     log,
   });
   const notifier = createSlackNotifier(edge, scrub, log, {
+    // Slack counts per app and workspace: processes sharing a database share the budget.
+    ...(shared ? { budget: new SqlRateBudget(db) } : {}),
     window: {
       holdBack: patternReach,
       needles: secretNeedles(config.secrets),
       escapeReach: scrubReach(config.secrets),
     },
   });
-  const pool = new WorkerPool({ queue, notifier, concurrency: config.concurrency, log });
+  const pool = new WorkerPool({
+    queue,
+    notifier,
+    concurrency: config.concurrency,
+    log,
+    owner: processId,
+    leaseMs: config.database.leaseSeconds * 1000,
+  });
 
   const sandbox = await SandboxRunner.create(sandboxOptionsFor(config, log));
   if (config.sandbox === 'off')
@@ -57,6 +75,9 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     sandbox,
     idleTtlMs: config.limits.worktreeIdleHours * 3600_000,
     log,
+    // With several processes a worktree is a cache: the thread's branch, commits and working
+    // change live in the database, so any process can continue the thread.
+    ...(shared ? { state: new SqlThreadWorkspaceStore(db), processId } : {}),
   });
   const workspaces: WorkspaceProvider = {
     acquire: (repo, threadKey, slug) =>
@@ -99,6 +120,8 @@ export async function buildServices(config: Readonly<Config>, log: Logger, scrub
     log,
     scrub,
     db,
+    processId,
+    registry,
     queue,
     pool,
     threads,

@@ -4,6 +4,7 @@ import type { JobHandler, ThreadFiles, ThreadHistory } from '../jobs/ports.js';
 import type { ThreadStore } from '../jobs/thread-store.js';
 import type { PermissionQuestion, ToolContext, ToolSource, WorkspaceProvider } from '../jobs/tools.js';
 import { sandboxEnvFor } from '../workspace/command-env.js';
+import type { Workspace } from '../workspace/types.js';
 import { modeSwitchButton } from './agent-actions.js';
 import { fileNotes, filesToRead, noAttachments, prepareAttachments } from './attachments.js';
 import { linkCitations } from './citations.js';
@@ -60,11 +61,11 @@ const nothingGranted: GrantedAccess = { extraDomains: [], notes: [], answered: (
  */
 export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
   const clock = deps.clock ?? Date.now;
-  return async (context) => {
+  const run = async (context: Parameters<JobHandler<'agent'>>[0], held: Workspace[]) => {
     const { job } = context;
     const started = clock();
     if (!deps.model) return { reply: { markdown: modelMissingMessage } };
-    const step = resolveRequest(deps, job);
+    const step = await resolveRequest(deps, job);
     if ('refusal' in step) return { reply: step.refusal };
     const request = step.resolved;
 
@@ -74,6 +75,15 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
     context.plan?.(headline);
     context.progress('Preparing a fresh checkout…', [switchTo]);
     const { repo, workspace, thread, askerName, session } = await openCheckout(deps, job, request);
+    held.push(workspace);
+    if (workspace.restored === 'failed') {
+      // Another process left this thread's change in the database and it could not be re-applied here.
+      context.log.warn({ repo: repo.name }, 'thread-change-not-restored');
+      context.progress(
+        'The uncommitted change from earlier in this thread could not be restored; continuing from its last commit.',
+        [switchTo],
+      );
+    }
     const access = deps.permissions ? await deps.permissions.prepare(job, repo.name) : nothingGranted;
     const material = deps.briefing
       ? await deps.briefing({
@@ -140,7 +150,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
         tools,
         extraRules: [
           ...access.notes,
-          ...roomContext(deps.toolSources, { repo: repo.name, request: request.request }),
+          ...(await roomContext(deps.toolSources, { repo: repo.name, request: request.request })),
         ],
         toolContext,
         material,
@@ -164,7 +174,7 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
     });
     // What could not be read of the shared files, under the answer like the sandbox's notes.
     const answer = { ...decorated, markdown: decorated.markdown + fileNotes(attachments.notes) };
-    const extra = deps.answerActions?.(job.id, ran.run.toolCalls, {
+    const extra = await deps.answerActions?.(job.id, ran.run.toolCalls, {
       request: request.request,
       channel: job.channel,
       threadTs: job.threadTs,
@@ -188,6 +198,19 @@ export function createAgentJob(deps: AgentJobDeps): JobHandler<'agent'> {
         step: context.step,
       },
     });
+  };
+  return async (context) => {
+    const held: Workspace[] = [];
+    try {
+      return await run(context, held);
+    } finally {
+      // The thread's working change goes to the database, so any process can continue it.
+      for (const workspace of held) {
+        await workspace.checkpoint().catch((error: unknown) => {
+          context.log.warn({ err: error }, 'thread-workspace-checkpoint-failed');
+        });
+      }
+    }
   };
 }
 
@@ -220,13 +243,13 @@ function modeLine(request: ResolvedRequest): string {
 async function openCheckout(deps: AgentJobDeps, job: JobOf<'agent'>, request: ResolvedRequest) {
   const defaultBranch = request.repo.defaultBranch ?? (await deps.resolveDefaultBranch(request.repo));
   const repo: ResolvedRepo = { ...request.repo, defaultBranch };
-  deps.threads.setRepo(job.channel, job.threadTs, repo.name);
+  await deps.threads.setRepo(job.channel, job.threadTs, repo.name);
   const workspace = await deps.workspaces.acquire(
     repo,
     `${job.channel}-${job.threadTs}`,
     request.request.slice(0, 60),
   );
-  const session = deps.sessions.forJob(job.channel, job.threadTs, job.id);
+  const session = await deps.sessions.forJob(job.channel, job.threadTs, job.id);
   const [thread, askerName] = await Promise.all([
     // A thread with a session holds everything up to its last turn: read only what came after.
     deps.history.fetch(job.channel, job.threadTs, { after: session?.lastTs }),

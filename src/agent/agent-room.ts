@@ -46,9 +46,8 @@ export function createAgentRoom(deps: AgentRoomDeps): Room<'agent'> {
   const sessions = new SessionStore(deps.db);
   const log = deps.log.child({ room: 'agent' });
   /** The plan proposed last in this thread, when the last agent job there was a plan. */
-  const pendingPlan = (channel: string, threadTs: string) => {
-    const last = queue
-      .inThread(channel, threadTs)
+  const pendingPlan = async (channel: string, threadTs: string) => {
+    const last = (await queue.inThread(channel, threadTs))
       .filter((job) => job.kind === 'agent' && job.status === 'succeeded')
       .at(-1);
     return last?.kind === 'agent' && last.result?.mode === 'plan'
@@ -61,10 +60,10 @@ export function createAgentRoom(deps: AgentRoomDeps): Room<'agent'> {
     commands: { budget: createBudgetCommand(deps.config, usage) },
     actions: routeTable(
       modeSwitchAction.route(async ({ jobId, mode }) => {
-        const original = queue.get(jobId, 'agent');
+        const original = await queue.get(jobId, 'agent');
         if (!original) return;
         pool.cancel(original.id);
-        const job = queue.enqueue(copyOf(original, { payload: { ...original.payload, mode } }));
+        const job = await queue.enqueue(copyOf(original, { payload: { ...original.payload, mode } }));
         log.info({ jobId: job.id, switchedFrom: original.id, mode }, 'job-mode-switched');
         pool.submit(job);
       }),

@@ -5,9 +5,9 @@ import type { UsageStore } from './usage-store.js';
 /** `budget` shows the channel's daily model budget; `budget <tokens>` lets a writer set it. */
 export function createBudgetCommand(config: Readonly<Config>, usage: UsageStore): CommandRoute<'budget'> {
   return async (command, { job }) => {
-    const used = usage.channelTokensToday(job.channel);
+    const used = await usage.channelTokensToday(job.channel);
     if (command.tokens === undefined) {
-      const limit = usage.channelBudget(job.channel) ?? config.limits.channelDailyTokens;
+      const limit = (await usage.channelBudget(job.channel)) ?? config.limits.channelDailyTokens;
       const cap =
         limit === undefined ? 'no daily cap' : `a cap of ${limit.toLocaleString('en-US')} tokens a day`;
       return {
@@ -24,7 +24,7 @@ export function createBudgetCommand(config: Readonly<Config>, usage: UsageStore)
         reply: { markdown: 'Give the budget as a whole number of tokens, for example `budget 2000000`.' },
       };
     }
-    usage.setChannelBudget(job.channel, command.tokens, job.userId);
+    await usage.setChannelBudget(job.channel, command.tokens, job.userId);
     return {
       reply: {
         markdown: `Done: this channel may now use ${command.tokens.toLocaleString('en-US')} tokens a day (${used.toLocaleString('en-US')} used in the last 24 hours).`,

@@ -83,4 +83,4 @@ export type AnswerActions = (
   jobId: string,
   toolCalls: Array<{ name: string; input: unknown }>,
   hints: { request: string; channel: string; threadTs: string },
-) => ReplyAction | undefined;
+) => Promise<ReplyAction | undefined>;

@@ -30,12 +30,12 @@ export class SessionStore {
   ) {}
 
   /** The session as job `jobId` should continue it. */
-  forJob(channel: string, threadTs: string, jobId: string): Session | undefined {
-    const row = this.db
-      .prepare(
-        'SELECT transcript, turn_start, last_ts, previous_last_ts, last_job_id, turns FROM sessions WHERE channel = ? AND thread_ts = ?',
-      )
-      .get(channel, threadTs) as Row | undefined;
+  async forJob(channel: string, threadTs: string, jobId: string): Promise<Session | undefined> {
+    const row = await this.db.get<Row>(
+      'SELECT transcript, turn_start, last_ts, previous_last_ts, last_job_id, turns FROM sessions WHERE channel = ? AND thread_ts = ?',
+      channel,
+      threadTs,
+    );
     if (!row) return undefined;
     const transcript = parseTranscript(row.transcript);
     if (!transcript) return undefined;
@@ -49,7 +49,7 @@ export class SessionStore {
     };
   }
 
-  save(input: {
+  async save(input: {
     channel: string;
     threadTs: string;
     jobId: string;
@@ -57,26 +57,23 @@ export class SessionStore {
     turnStart: number;
     lastTs: string;
     previous: Session | undefined;
-  }): void {
-    this.db
-      .prepare(
-        `INSERT INTO sessions (channel, thread_ts, transcript, turn_start, last_ts, previous_last_ts, last_job_id, turns, updated_at)
+  }): Promise<void> {
+    await this.db.run(
+      `INSERT INTO sessions (channel, thread_ts, transcript, turn_start, last_ts, previous_last_ts, last_job_id, turns, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (channel, thread_ts) DO UPDATE SET transcript = excluded.transcript, turn_start = excluded.turn_start,
            last_ts = excluded.last_ts, previous_last_ts = excluded.previous_last_ts, last_job_id = excluded.last_job_id,
            turns = excluded.turns, updated_at = excluded.updated_at`,
-      )
-      .run(
-        input.channel,
-        input.threadTs,
-        JSON.stringify(input.transcript),
-        input.turnStart,
-        input.lastTs,
-        input.previous?.lastTs ?? null,
-        input.jobId,
-        (input.previous?.turns ?? 0) + 1,
-        this.clock(),
-      );
+      input.channel,
+      input.threadTs,
+      JSON.stringify(input.transcript),
+      input.turnStart,
+      input.lastTs,
+      input.previous?.lastTs ?? null,
+      input.jobId,
+      (input.previous?.turns ?? 0) + 1,
+      this.clock(),
+    );
   }
 }
 

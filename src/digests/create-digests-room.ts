@@ -47,7 +47,7 @@ export interface DigestsRoom extends Room {
     stop(): void;
     tick(now?: number): Promise<RunResult[]>;
   };
-  seedFromConfig(): SeedReport;
+  seedFromConfig(): Promise<SeedReport>;
   /** Channels whose digest waits for someone to type `/invite @shipmate` there (for /healthz). */
   channelsNeedingInvite(): string[];
 }
@@ -86,8 +86,8 @@ export function createDigestsRoom(deps: DigestsRoomDeps): DigestsRoom {
   return {
     name: 'digests',
     /** Digests named in the config are stored once, then the scheduler ticks. */
-    start: () => {
-      seedDigestsFromConfig(deps.config.digests, store, clock(), log);
+    start: async () => {
+      await seedDigestsFromConfig(deps.config.digests, store, clock(), log);
       // The configured channels are joined (or reported) at once, not only at their first digest.
       void channels.checkAll(deps.config.digests.map((digest) => digest.channel));
       scheduler.start();

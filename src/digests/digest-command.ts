@@ -32,9 +32,9 @@ export function createDigestCommand(deps: DigestCommandDeps): CommandRoute<'dige
     try {
       if (words === '' || words === 'status' || words === 'show') return await show(deps, channel);
       if (words === 'now') return await postNow(deps, channel);
-      if (words === 'off' || words === 'stop') return turnOff(deps, channel, userId);
-      if (words === 'resume' || words === 'on') return resume(deps, channel, userId);
-      return setSchedule(deps, channel, userId, command.args);
+      if (words === 'off' || words === 'stop') return await turnOff(deps, channel, userId);
+      if (words === 'resume' || words === 'on') return await resume(deps, channel, userId);
+      return await setSchedule(deps, channel, userId, command.args);
     } catch (error) {
       if (error instanceof AppError && error.userMessage) {
         return { reply: { markdown: error.userMessage }, statusText: 'Not changed.' };
@@ -44,12 +44,17 @@ export function createDigestCommand(deps: DigestCommandDeps): CommandRoute<'dige
   };
 }
 
-function setSchedule(deps: DigestCommandDeps, channel: string, userId: string, args: string): CommandOutcome {
+async function setSchedule(
+  deps: DigestCommandDeps,
+  channel: string,
+  userId: string,
+  args: string,
+): Promise<CommandOutcome> {
   const parsed = parseSchedule(args);
   const configured = deps.config.digests.find((digest) => digest.channel === channel)?.timezone;
   const timezone = parsed.timezone ?? resolveTimeZone(configured ?? 'UTC');
   const nextRunAt = nextRunAfter(parsed.cron, timezone, deps.clock());
-  const schedule = deps.store.setFromCommand(
+  const schedule = await deps.store.setFromCommand(
     channel,
     { spec: parsed.spec, cron: parsed.cron, timezone, quietDigest: parsed.quietDigest ?? 'line', nextRunAt },
     userId,
@@ -67,8 +72,8 @@ function setSchedule(deps: DigestCommandDeps, channel: string, userId: string, a
 }
 
 async function show(deps: DigestCommandDeps, channel: string): Promise<CommandOutcome> {
-  const schedule = deps.store.get(channel);
-  const runs = deps.store.recentRuns(channel, shownRuns);
+  const schedule = await deps.store.get(channel);
+  const runs = await deps.store.recentRuns(channel, shownRuns);
   const timezone = schedule?.timezone ?? 'UTC';
   const lines = [scheduleLine(schedule)];
   if (runs.length > 0) {
@@ -114,7 +119,7 @@ async function runLine(deps: DigestCommandDeps, run: DigestRunRecord, timezone: 
 
 async function postNow(deps: DigestCommandDeps, channel: string): Promise<CommandOutcome> {
   const result: RunResult = await deps.scheduler.postNow(channel);
-  const timezone = deps.store.get(channel)?.timezone ?? 'UTC';
+  const timezone = (await deps.store.get(channel))?.timezone ?? 'UTC';
   switch (result.status) {
     case 'posted': {
       const url = result.messageTs
@@ -147,8 +152,8 @@ async function postNow(deps: DigestCommandDeps, channel: string): Promise<Comman
   }
 }
 
-function turnOff(deps: DigestCommandDeps, channel: string, userId: string): CommandOutcome {
-  const changed = deps.store.turnOff(channel, userId);
+async function turnOff(deps: DigestCommandDeps, channel: string, userId: string): Promise<CommandOutcome> {
+  const changed = await deps.store.turnOff(channel, userId);
   return {
     reply: {
       markdown: changed
@@ -159,8 +164,8 @@ function turnOff(deps: DigestCommandDeps, channel: string, userId: string): Comm
   };
 }
 
-function resume(deps: DigestCommandDeps, channel: string, userId: string): CommandOutcome {
-  const schedule = deps.store.get(channel);
+async function resume(deps: DigestCommandDeps, channel: string, userId: string): Promise<CommandOutcome> {
+  const schedule = await deps.store.get(channel);
   if (!schedule) return { reply: { markdown: `This channel has no digest schedule. ${scheduleExamples}` } };
   if (schedule.status === 'active') {
     return {
@@ -170,7 +175,7 @@ function resume(deps: DigestCommandDeps, channel: string, userId: string): Comma
     };
   }
   const nextRunAt = nextRunAfter(schedule.cron, schedule.timezone, deps.clock());
-  deps.store.resume(channel, nextRunAt, userId);
+  await deps.store.resume(channel, nextRunAt, userId);
   return {
     reply: {
       markdown: `The digest (${describeSchedule(schedule.spec, schedule.timezone)}) is running again; the next one is on ${formatDateTime(nextRunAt, schedule.timezone, true)}.`,

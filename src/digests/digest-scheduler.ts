@@ -11,8 +11,12 @@ import { nextRunAfter, previousRunBefore } from './schedule-spec.js';
 export const maxConsecutiveFailures = 3;
 /** A failed scheduled digest is tried again this much later (or at the next slot, if sooner). */
 export const retryDelayMs = 10 * 60_000;
-/** A run still 'running' after this long was left behind by a process that stopped. */
-const abandonedAfterMs = 30 * 60_000;
+/**
+ * A run still 'running' after this long was left behind by a process that stopped: any process
+ * may take it over (fail it and post the digest it owed). Far beyond a publish's own time
+ * limits (git and the model answer within a minute or two), so a live claimer is never overtaken.
+ */
+export const abandonedAfterMs = 30 * 60_000;
 /** Without any earlier digest or schedule, `digest now` covers this much. */
 const defaultPeriodMs = 24 * 3600_000;
 
@@ -37,10 +41,10 @@ export type RunResult =
   | { status: 'taken' };
 
 /**
- * Runs due digests. `tick(now)` does the work for one moment: each due schedule is
- * claimed with a compare-and-set on next_run_at (moved to the first slot after `now`, so
- * a long downtime gives one catch-up digest, not one per missed slot), then a run row
- * unique per slot is inserted, and only then is the digest posted.
+ * Runs due digests; every process on the database runs one. `tick(now)` does the work for
+ * one moment: each due slot is claimed by inserting its run row (unique per slot, so one
+ * process wins), the schedule moves to the first slot after `now` (a long downtime gives one
+ * catch-up digest, not one per missed slot), and only the winner posts.
  */
 export class DigestScheduler {
   private readonly owner: string;
@@ -78,9 +82,9 @@ export class DigestScheduler {
 
   /** `digest now`: one digest covering the time since the last one; does not move the schedule. */
   async postNow(channel: string, now: number = this.deps.clock()): Promise<RunResult> {
-    const schedule = this.deps.store.get(channel);
-    const from = this.periodStart(channel, schedule, now);
-    const run = this.deps.store.startRun({
+    const schedule = await this.deps.store.get(channel);
+    const from = await this.periodStart(channel, schedule, now);
+    const run = await this.deps.store.startRun({
       scheduleId: schedule?.id,
       channel,
       trigger: 'manual',
@@ -94,10 +98,10 @@ export class DigestScheduler {
   }
 
   private async dueWork(now: number): Promise<RunResult[]> {
-    const abandoned = this.deps.store.failAbandonedRuns(now - abandonedAfterMs);
-    if (abandoned > 0) this.deps.log.warn({ abandoned }, 'digest-runs-abandoned');
+    const abandoned = await this.deps.store.failAbandonedRuns(now - abandonedAfterMs);
+    for (const run of abandoned) this.deps.log.warn(run, 'digest-run-abandoned');
     const results: RunResult[] = [];
-    for (const schedule of this.deps.store.due(now)) {
+    for (const schedule of await this.deps.store.due(now)) {
       results.push(await this.runScheduled(schedule, now));
     }
     return results;
@@ -105,31 +109,30 @@ export class DigestScheduler {
 
   private async runScheduled(schedule: DigestScheduleRecord, now: number): Promise<RunResult> {
     const { store, log } = this.deps;
-    const next = this.nextSlot(schedule, now);
+    const next = await this.nextSlot(schedule, now);
     if (next === undefined) return { status: 'taken' };
-    if (!store.claim(schedule.id, schedule.nextRunAt, next, this.owner)) {
-      log.debug({ channel: schedule.channel, slot: schedule.nextRunAt }, 'digest-claimed-elsewhere');
-      return { status: 'taken' };
-    }
-    const from = this.periodStart(schedule.channel, schedule, schedule.nextRunAt);
-    const run = store.startRun({
+    const from = await this.periodStart(schedule.channel, schedule, schedule.nextRunAt);
+    const run = await store.claimScheduled({
       scheduleId: schedule.id,
       channel: schedule.channel,
-      trigger: 'scheduled',
       slot: schedule.nextRunAt,
+      nextRunAt: next,
       periodFrom: from,
       periodTo: now,
       claimedBy: this.owner,
     });
-    if (!run) return { status: 'taken' };
+    if (!run) {
+      log.debug({ channel: schedule.channel, slot: schedule.nextRunAt }, 'digest-claimed-elsewhere');
+      return { status: 'taken' };
+    }
     const result = await this.publish(run.id, schedule.channel, from, now, schedule);
     if (result.status !== 'failed') {
-      store.recordSuccess(schedule.id);
+      await store.recordSuccess(schedule.id);
       return result;
     }
-    const failures = store.recordFailure(schedule.id, result.error, now + retryDelayMs, this.owner);
+    const failures = await store.recordFailure(schedule.id, result.error, now + retryDelayMs, this.owner);
     if (failures < maxConsecutiveFailures) return result;
-    store.pause(schedule.id);
+    await store.pause(schedule.id);
     await this.announcePause(schedule, failures, result.error);
     return { ...result, paused: true };
   }
@@ -151,16 +154,16 @@ export class DigestScheduler {
         quietDigest: schedule?.quietDigest ?? 'line',
       });
       if (outcome.status === 'skipped') {
-        store.finishRun(runId, 'skipped');
+        await store.finishRun(runId, 'skipped');
         return { status: 'skipped', runId, from };
       }
-      store.finishRun(runId, 'posted', outcome.messageTs ? { messageTs: outcome.messageTs } : {});
+      await store.finishRun(runId, 'posted', outcome.messageTs ? { messageTs: outcome.messageTs } : {});
       return { status: 'posted', runId, messageTs: outcome.messageTs, from, quiet: outcome.quiet };
     } catch (error) {
       const reason =
         error instanceof AppError && error.userMessage ? error.userMessage : describeError(error);
       log.error({ err: error, channel, runId }, 'digest-failed');
-      store.finishRun(runId, 'failed', { error: reason.slice(0, 500) });
+      await store.finishRun(runId, 'failed', { error: reason.slice(0, 500) });
       return { status: 'failed', runId, error: reason, paused: false };
     }
   }
@@ -169,8 +172,13 @@ export class DigestScheduler {
    * Since the last digest that covered its period; before the first one, since the start
    * of the earliest (failed) attempt; else one schedule period; else a day.
    */
-  private periodStart(channel: string, schedule: DigestScheduleRecord | undefined, slot: number): number {
-    const covered = this.deps.store.coveredUntil(channel) ?? this.deps.store.firstPeriodFrom(channel);
+  private async periodStart(
+    channel: string,
+    schedule: DigestScheduleRecord | undefined,
+    slot: number,
+  ): Promise<number> {
+    const covered =
+      (await this.deps.store.coveredUntil(channel)) ?? (await this.deps.store.firstPeriodFrom(channel));
     if (covered !== undefined) return covered;
     const previous = schedule
       ? safely(() => previousRunBefore(schedule.cron, schedule.timezone, slot))
@@ -178,7 +186,7 @@ export class DigestScheduler {
     return previous ?? slot - defaultPeriodMs;
   }
 
-  private nextSlot(schedule: DigestScheduleRecord, now: number): number | undefined {
+  private async nextSlot(schedule: DigestScheduleRecord, now: number): Promise<number | undefined> {
     try {
       return nextRunAfter(schedule.cron, schedule.timezone, now);
     } catch (error) {
@@ -186,7 +194,7 @@ export class DigestScheduler {
         { err: error, channel: schedule.channel, cron: schedule.cron },
         'digest-schedule-unusable',
       );
-      this.deps.store.pause(schedule.id);
+      await this.deps.store.pause(schedule.id);
       return undefined;
     }
   }

@@ -72,7 +72,7 @@ export async function gatherFacts(
   to: number,
 ): Promise<DigestFacts> {
   const problems: string[] = [];
-  const jobs = deps.jobs.finishedBetween(from, to, channel);
+  const jobs = await deps.jobs.finishedBetween(from, to, channel);
   const [questions, failedJobs, pullRequests, scripts, commits] = await Promise.all([
     answeredThreads(deps, channel, jobs),
     failedJobsOf(deps, channel, jobs),

@@ -1,7 +1,7 @@
 import type { DigestConfig } from '../config.js';
 import { AppError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { DigestStore } from './digest-store.js';
+import type { DigestScheduleFields, DigestStore } from './digest-store.js';
 import { nextRunAfter, parseSchedule, resolveTimeZone } from './schedule-spec.js';
 
 export interface SeedReport {
@@ -18,12 +18,12 @@ export interface SeedReport {
  * turned off) with the command keeps it; an unchanged entry keeps its next run, so a
  * restart does not skip or repeat a digest; entries gone from the file are removed.
  */
-export function seedDigestsFromConfig(
+export async function seedDigestsFromConfig(
   digests: readonly DigestConfig[],
   store: DigestStore,
   now: number,
   log: Logger,
-): SeedReport {
+): Promise<SeedReport> {
   const report: SeedReport = { added: [], updated: [], kept: [], removed: 0, problems: [] };
   const seen = new Set<string>();
   for (const [index, digest] of digests.entries()) {
@@ -34,24 +34,19 @@ export function seedDigestsFromConfig(
       continue;
     }
     seen.add(digest.channel);
+    let fields: DigestScheduleFields;
     try {
-      const parsed = parseSchedule(digest.schedule);
-      const timezone = parsed.timezone ?? resolveTimeZone(digest.timezone);
-      const outcome = store.seedFromConfig(digest.channel, {
-        spec: parsed.spec,
-        cron: parsed.cron,
-        timezone,
-        quietDigest: parsed.quietDigest ?? 'line',
-        nextRunAt: nextRunAfter(parsed.cron, timezone, now),
-      });
-      report[outcome].push(digest.channel);
+      fields = scheduleFields(digest, now);
     } catch (error) {
       const reason =
         error instanceof AppError && error.userMessage ? error.userMessage : describeError(error);
       report.problems.push(`digests.${index} (${digest.channel}, "${digest.schedule}"): ${reason}`);
+      continue;
     }
+    // Outside the try: a database that fails is not a problem in the config file.
+    report[await store.seedFromConfig(digest.channel, fields)].push(digest.channel);
   }
-  report.removed = store.removeConfigSchedulesExcept([...seen]);
+  report.removed = await store.removeConfigSchedulesExcept([...seen]);
   for (const problem of report.problems) log.error({ problem }, 'digest-config-invalid');
   log.info(
     {
@@ -63,4 +58,17 @@ export function seedDigestsFromConfig(
     'digests-seeded',
   );
   return report;
+}
+
+/** The stored form of one config entry; throws an AppError saying what is wrong with it. */
+function scheduleFields(digest: DigestConfig, now: number): DigestScheduleFields {
+  const parsed = parseSchedule(digest.schedule);
+  const timezone = parsed.timezone ?? resolveTimeZone(digest.timezone);
+  return {
+    spec: parsed.spec,
+    cron: parsed.cron,
+    timezone,
+    quietDigest: parsed.quietDigest ?? 'line',
+    nextRunAt: nextRunAfter(parsed.cron, timezone, now),
+  };
 }

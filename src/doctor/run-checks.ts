@@ -1,5 +1,7 @@
 import type { Config } from '../config.js';
 import type { checkGitHubAccess } from '../forge/forge-doctor.js';
+import type { Database } from '../storage/database.js';
+import { checkDatabase } from './database-check.js';
 import { checkForges } from './forge-check.js';
 import { checkGit, type RunGit } from './git-check.js';
 import { checkModel, type ModelCheckDeps } from './model-check.js';
@@ -15,6 +17,8 @@ export interface DoctorDeps extends ModelCheckDeps {
   sandbox?: () => Promise<SandboxReport>;
   runGit?: RunGit;
   checkGitHub?: typeof checkGitHubAccess;
+  /** The running app's database, so start-up checks do not open a second one. */
+  database?: Database;
 }
 
 /**
@@ -33,6 +37,11 @@ export async function runChecks(config: Readonly<Config>, deps: DoctorDeps = {})
     ]);
   const groups = await Promise.all([
     Promise.resolve([describeConfig(config)]),
+    guard(
+      'database',
+      () => checkDatabase(config, deps.database),
+      (result) => [result],
+    ),
     guard(
       'model',
       () => checkModel(config, deps),

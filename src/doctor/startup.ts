@@ -16,6 +16,7 @@ export interface StartupCheckDeps {
   models: Array<ModelClient | undefined>;
   sandboxStatus: () => SandboxStatus;
   slackScopes?: DoctorDeps['slackScopes'];
+  database?: DoctorDeps['database'];
   /** Every text that leaves through /healthz passes it (a forge or model may echo a token). */
   scrub: Scrubber;
 }
@@ -57,6 +58,7 @@ export function startStartupChecks(deps: StartupCheckDeps): { results(): CheckRe
       probeModel: reachModel,
       sandbox: async () => ({ status: deps.sandboxStatus(), weak: false }),
       ...(deps.slackScopes ? { slackScopes: deps.slackScopes } : {}),
+      ...(deps.database ? { database: deps.database } : {}),
     });
     results = found.map((result) => ({
       ...result,

@@ -3,6 +3,16 @@ import type { Database } from '../storage/database.js';
 
 export type ChangeState = 'proposed' | 'opened' | 'pushed' | 'discarded';
 
+/**
+ * What a change summary showed: this tree on top of that commit, and (when saved) the same
+ * change as a patch, so a process that never saw the checkout can rebuild it.
+ */
+export interface StagedRecord {
+  parent: string;
+  tree: string;
+  patch?: string | undefined;
+}
+
 export interface ChangeRecord {
   jobId: string;
   channel: string;
@@ -17,11 +27,18 @@ export interface ChangeRecord {
   state: ChangeState;
   prNumber: number | undefined;
   prUrl: string | undefined;
-  /** What the summary showed: this tree on top of that commit (absent for older records). */
-  staged: { parent: string; tree: string } | undefined;
+  /** Absent for older records, and for changes saved before anything was staged. */
+  staged: StagedRecord | undefined;
   createdAt: number;
   updatedAt: number;
 }
+
+export type NewChange = Omit<
+  ChangeRecord,
+  'createdAt' | 'updatedAt' | 'state' | 'prNumber' | 'prUrl' | 'staged'
+> & {
+  staged?: StagedRecord | undefined;
+};
 
 const labelsSchema = z.array(z.string());
 
@@ -32,79 +49,105 @@ export class ChangeStore {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  save(
-    change: Omit<ChangeRecord, 'createdAt' | 'updatedAt' | 'state' | 'prNumber' | 'prUrl' | 'staged'> & {
-      staged?: { parent: string; tree: string };
-    },
-  ): void {
+  /** Records a proposed change; saving the same job again updates its text and staged fields. */
+  async save(change: NewChange): Promise<void> {
     const now = this.clock();
-    this.db
-      .prepare(
-        `INSERT INTO changes (job_id, channel, thread_ts, user_id, repo, branch, base_commit, title, summary, labels, state,
-           staged_parent, staged_tree, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?)
-         ON CONFLICT (job_id) DO UPDATE SET title = excluded.title, summary = excluded.summary, labels = excluded.labels,
-           staged_parent = excluded.staged_parent, staged_tree = excluded.staged_tree, updated_at = excluded.updated_at`,
-      )
-      .run(
-        change.jobId,
-        change.channel,
-        change.threadTs,
-        change.userId,
-        change.repo,
-        change.branch,
-        change.baseCommit,
-        change.title,
-        change.summary,
-        JSON.stringify(change.labels),
-        change.staged?.parent ?? null,
-        change.staged?.tree ?? null,
-        now,
-        now,
-      );
+    await this.db.run(
+      `INSERT INTO changes (job_id, channel, thread_ts, user_id, repo, branch, base_commit, title, summary, labels, state,
+         staged_parent, staged_tree, staged_patch, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET title = excluded.title, summary = excluded.summary, labels = excluded.labels,
+         staged_parent = excluded.staged_parent, staged_tree = excluded.staged_tree,
+         staged_patch = excluded.staged_patch, updated_at = excluded.updated_at`,
+      change.jobId,
+      change.channel,
+      change.threadTs,
+      change.userId,
+      change.repo,
+      change.branch,
+      change.baseCommit,
+      change.title,
+      change.summary,
+      JSON.stringify(change.labels),
+      change.staged?.parent ?? null,
+      change.staged?.tree ?? null,
+      change.staged?.patch ?? null,
+      now,
+      now,
+    );
   }
 
-  get(jobId: string): ChangeRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM changes WHERE job_id = ?').get(jobId) as Row | undefined;
+  /**
+   * Replaces what a saved change has staged (its parent, tree and, optionally, patch), as when
+   * the patch is computed after the summary was saved. False when no such change exists.
+   */
+  async stage(jobId: string, staged: StagedRecord): Promise<boolean> {
+    const result = await this.db.run(
+      'UPDATE changes SET staged_parent = ?, staged_tree = ?, staged_patch = ?, updated_at = ? WHERE job_id = ?',
+      staged.parent,
+      staged.tree,
+      staged.patch ?? null,
+      this.clock(),
+      jobId,
+    );
+    return result.changes > 0;
+  }
+
+  async get(jobId: string): Promise<ChangeRecord | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM changes WHERE job_id = ?', jobId);
     return row ? toRecord(row) : undefined;
   }
 
   /** The pull request already opened from this thread, if any: follow-ups update it. */
-  openedInThread(channel: string, threadTs: string): ChangeRecord | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT * FROM changes WHERE channel = ? AND thread_ts = ? AND pr_number IS NOT NULL
-         ORDER BY created_at DESC LIMIT 1`,
-      )
-      .get(channel, threadTs) as Row | undefined;
+  async openedInThread(channel: string, threadTs: string): Promise<ChangeRecord | undefined> {
+    // job_id breaks a tie of two changes in one millisecond, the same way on both backends.
+    const row = await this.db.get<Row>(
+      `SELECT * FROM changes WHERE channel = ? AND thread_ts = ? AND pr_number IS NOT NULL
+       ORDER BY created_at DESC, job_id DESC LIMIT 1`,
+      channel,
+      threadTs,
+    );
     return row ? toRecord(row) : undefined;
   }
 
-  markOpened(
+  async markOpened(
     jobId: string,
     prNumber: number | undefined,
     prUrl: string | undefined,
     state: ChangeState,
-  ): void {
-    this.db
-      .prepare('UPDATE changes SET state = ?, pr_number = ?, pr_url = ?, updated_at = ? WHERE job_id = ?')
-      .run(state, prNumber ?? null, prUrl ?? null, this.clock(), jobId);
+  ): Promise<void> {
+    await this.db.run(
+      'UPDATE changes SET state = ?, pr_number = ?, pr_url = ?, updated_at = ? WHERE job_id = ?',
+      state,
+      prNumber ?? null,
+      prUrl ?? null,
+      this.clock(),
+      jobId,
+    );
   }
 
-  markDiscarded(jobId: string): void {
-    this.db
-      .prepare(`UPDATE changes SET state = 'discarded', updated_at = ? WHERE job_id = ?`)
-      .run(this.clock(), jobId);
+  async markDiscarded(jobId: string): Promise<void> {
+    await this.db.run(
+      `UPDATE changes SET state = 'discarded', updated_at = ? WHERE job_id = ?`,
+      this.clock(),
+      jobId,
+    );
   }
 
-  /** Pull requests opened in a period, for digests. */
-  openedBetween(from: number, to: number, channel?: string): ChangeRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM changes WHERE pr_number IS NOT NULL AND updated_at >= ? AND updated_at < ?
-           AND (? IS NULL OR channel = ?) ORDER BY updated_at`,
-      )
-      .all(from, to, channel ?? null, channel ?? null) as Row[];
+  /** Pull requests opened in a period, for digests, oldest first. */
+  async openedBetween(from: number, to: number, channel?: string): Promise<ChangeRecord[]> {
+    // Two statements, not `? IS NULL OR channel = ?`: PostgreSQL cannot type a bare NULL parameter.
+    const period = 'pr_number IS NOT NULL AND updated_at >= ? AND updated_at < ?';
+    const order = 'ORDER BY updated_at, job_id';
+    const rows =
+      channel === undefined
+        ? await this.db.all<Row>(`SELECT * FROM changes WHERE ${period} ${order}`, from, to)
+        : await this.db.all<Row>(
+            `SELECT * FROM changes WHERE ${period} AND channel = ? ${order}`,
+            from,
+            to,
+            channel,
+          );
     return rows.map(toRecord);
   }
 }
@@ -125,6 +168,7 @@ interface Row {
   pr_url: string | null;
   staged_parent: string | null;
   staged_tree: string | null;
+  staged_patch: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -145,9 +189,15 @@ function toRecord(row: Row): ChangeRecord {
     state: row.state,
     prNumber: row.pr_number ?? undefined,
     prUrl: row.pr_url ?? undefined,
-    staged:
-      row.staged_parent && row.staged_tree ? { parent: row.staged_parent, tree: row.staged_tree } : undefined,
+    staged: toStaged(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+function toStaged(row: Row): StagedRecord | undefined {
+  if (!row.staged_parent || !row.staged_tree) return undefined;
+  const staged: StagedRecord = { parent: row.staged_parent, tree: row.staged_tree };
+  if (row.staged_patch !== null) staged.patch = row.staged_patch;
+  return staged;
 }

@@ -71,7 +71,9 @@ function buildForgeRoom(deps: ForgeDeps) {
     } catch (error) {
       deps.log.error({ err: error, jobId }, 'forge-publish-failed');
       const message = (error as { userMessage?: string }).userMessage ?? 'Something went wrong on my side.';
-      const request = termsOf(deps.changes.get(jobId)?.repo)?.request ?? 'pull request';
+      // The store may be what failed: the sentence still goes out, in the generic terms.
+      const stored = await deps.changes.get(jobId).catch(() => undefined);
+      const request = termsOf(stored?.repo)?.request ?? 'pull request';
       return deps.scrub(
         `${message} Nothing was lost: the change is still in this thread's checkout, and trying again will not open a second ${request}.`,
       );
@@ -112,7 +114,7 @@ function buildForgeRoom(deps: ForgeDeps) {
     (run: (change: ChangeRecord, clicked: IncomingAction) => Promise<string>) =>
     async (jobId: string, clicked: IncomingAction) => {
       const thread = { channel: clicked.channel, threadTs: clicked.threadTs ?? clicked.messageTs };
-      const change = deps.changes.get(jobId);
+      const change = await deps.changes.get(jobId);
       if (!change) {
         await deps.notifier.reply(thread, {
           markdown: 'I could not find that change any more; ask me again.',
@@ -122,7 +124,7 @@ function buildForgeRoom(deps: ForgeDeps) {
       // One click at a time per thread: a Discard that lands while Open PR is pushing waits,
       // then sees (and says) what was pushed, instead of racing it.
       const text = await oneAtATime(`${change.channel}-${change.threadTs}`, async () => {
-        const current = deps.changes.get(jobId) ?? change;
+        const current = (await deps.changes.get(jobId)) ?? change;
         return attempt(current.jobId, () => run(current, clicked));
       });
       await deps.notifier.reply({ channel: change.channel, threadTs: change.threadTs }, { markdown: text });
@@ -153,8 +155,7 @@ function buildForgeRoom(deps: ForgeDeps) {
     scriptProposer: createScriptProposer(publishDeps, attempt),
     digestPullRequests: {
       listOpenedBetween: async (from: number, to: number, channel?: string) =>
-        deps.changes
-          .openedBetween(from, to, channel)
+        (await deps.changes.openedBetween(from, to, channel))
           .filter((change) => change.prNumber !== undefined)
           .map((change) => ({
             repo: change.repo,
@@ -221,7 +222,7 @@ async function propose(
     }),
     staged.patch,
   );
-  deps.changes.save({
+  await deps.changes.save({
     jobId: input.jobId,
     channel: input.channel,
     threadTs: input.threadTs,
@@ -234,7 +235,7 @@ async function propose(
     labels: review.securityAdjacent ? ['needs-human-review'] : [],
     staged: { parent: staged.parent, tree: staged.tree },
   });
-  const existing = deps.changes.openedInThread(input.channel, input.threadTs);
+  const existing = await deps.changes.openedInThread(input.channel, input.threadTs);
   const writer = isWriter(deps.config, input.userId);
   const notes = [
     tooBig
@@ -293,12 +294,12 @@ async function discard(deps: ForgeDeps, change: ChangeRecord, userId: string): P
   // and what the pull request already holds after. Only uncommitted work goes: the checkout
   // is rebuilt from the branch's head in shipmate's records.
   await workspace.discard();
-  deps.changes.markDiscarded(change.jobId);
+  await deps.changes.markDiscarded(change.jobId);
   deps.log.info({ jobId: change.jobId, branch: change.branch }, 'change-discarded');
   const published =
     change.state === 'opened' ||
     change.state === 'pushed' ||
-    deps.changes.openedInThread(change.channel, change.threadTs);
+    (await deps.changes.openedInThread(change.channel, change.threadTs)) !== undefined;
   return published
     ? 'Discarded: the uncommitted change is gone from this thread’s checkout. What was already pushed stays; nothing remote was deleted.'
     : 'Discarded: the change is gone from this thread’s checkout. Nothing was pushed.';

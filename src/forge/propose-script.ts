@@ -34,7 +34,7 @@ export function createScriptProposer(
         importPolicy(repo, deps.config.limits.maxFileBytes),
       );
       const jobId = `script-${script.name}-${Date.now().toString(36)}`;
-      deps.changes.save({
+      await deps.changes.save({
         jobId,
         channel: thread.channel,
         threadTs: thread.threadTs,

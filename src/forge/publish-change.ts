@@ -49,7 +49,7 @@ export async function publishChange(
   userId: string,
   options: { pushOnly?: boolean } = {},
 ): Promise<string> {
-  const change = deps.changes.get(jobId);
+  const change = await deps.changes.get(jobId);
   if (!isWriter(deps.config, userId)) {
     const named = change ? deps.config.repos.find((candidate) => candidate.name === change.repo) : undefined;
     return writersOnlyFor(named ? deps.providerFor(named).terms : pullRequestTerms);
@@ -86,7 +86,7 @@ export async function publishChange(
     forge: forge?.kind,
   });
   if (options.pushOnly || !forge) {
-    deps.changes.markOpened(jobId, undefined, undefined, 'pushed');
+    await deps.changes.markOpened(jobId, undefined, undefined, 'pushed');
     const hint = forge
       ? ''
       : ' No forge (`github:`, `gitlab:`, `gitea:` or `bitbucket:`) is configured for this repository, so open the pull request in your code host’s UI.';
@@ -143,6 +143,9 @@ async function commitPending(deps: PublishDeps, workspace: Workspace, change: Ch
     name: deps.config.git.authorName,
     email: deps.config.git.authorEmail,
   });
+  // The commit exists on this process's disk only until the thread's state is saved; a failed
+  // save leaves the earlier state, and the push below still carries the commit to the forge.
+  await workspace.checkpoint().catch(() => undefined);
 }
 
 /** One PR per thread: the stored one, else an open PR for the branch (a retry), else a new one. */
@@ -156,7 +159,7 @@ async function openOrUpdate(
   const permalink = await deps.history.permalink(change.channel, change.threadTs);
   const link = permalink ? `[the Slack thread](${permalink})` : 'Slack';
   const body = deps.scrub(`${change.summary}\n\n---\nRequested in ${link}. Opened by shipmate.`);
-  const stored = deps.changes.openedInThread(change.channel, change.threadTs);
+  const stored = await deps.changes.openedInThread(change.channel, change.threadTs);
   const found = stored?.prNumber
     ? { number: stored.prNumber, url: stored.prUrl ?? '' }
     : await provider.findOpen(change.branch);
@@ -166,7 +169,7 @@ async function openOrUpdate(
   if (existing) {
     await provider.update(existing.number, { title: change.title, body });
     if (labels.length > 0) await provider.addLabels(existing.number, labels);
-    deps.changes.markOpened(change.jobId, existing.number, existing.url, 'opened');
+    await deps.changes.markOpened(change.jobId, existing.number, existing.url, 'opened');
     return `Pushed to \`${change.branch}\` and updated ${requestReference(terms, existing.number)}${linked(existing.url)}${labelled(labels)}`;
   }
   const opened = await provider.open({
@@ -179,7 +182,7 @@ async function openOrUpdate(
   if (!opened)
     return `Pushed branch \`${change.branch}\` to origin; open a ${terms.request} in your code host’s UI.`;
   const url = safeLink(opened.url);
-  deps.changes.markOpened(change.jobId, opened.number, url, 'opened');
+  await deps.changes.markOpened(change.jobId, opened.number, url, 'opened');
   if (labels.length > 0) await provider.addLabels(opened.number, labels);
   const draft = deps.config.pullRequests.draft ? 'draft ' : '';
   return `Opened ${draft}${requestReference(terms, opened.number)}${linked(url)}${labelled(labels)}\n\n${takeOverLine(change.branch, true)}`;

@@ -30,7 +30,7 @@ export function createReviewBriefing(deps: {
     if (!asksForReviewComments(request)) return [];
     const forge = forgeOf(repo);
     const provider = deps.providerFor(repo);
-    const opened = deps.changes.openedInThread(channel, threadTs);
+    const opened = await deps.changes.openedInThread(channel, threadTs);
     if (!forge || !opened?.prNumber || opened.repo !== repo.name) {
       const where = forge ? forgeNames[forge.kind] : 'a forge';
       return [

@@ -59,7 +59,7 @@ async function dispatch(
 function jobRoutes(deps: ActionHandlerDeps) {
   return routeTable(
     cancelJobAction.route(async (jobId, click) => {
-      const outcome = deps.pool.cancel(jobId);
+      const outcome = await deps.pool.cancel(jobId);
       deps.log.info({ jobId, user: click.user, outcome }, 'job-cancel-clicked');
       // The status message already says "Cancelled." or "Stopping…"; only the other outcomes get a reply.
       if (outcome === 'already-finished' || outcome === 'not-found') {
@@ -67,7 +67,7 @@ function jobRoutes(deps: ActionHandlerDeps) {
       }
     }),
     retryJobAction.route(async (jobId, click) => {
-      const original = deps.queue.get(jobId);
+      const original = await deps.queue.get(jobId);
       if (!original) {
         await deps.notifier.reply(threadOf(click), {
           markdown: 'I could not find that request any more; mention me again.',
@@ -78,7 +78,7 @@ function jobRoutes(deps: ActionHandlerDeps) {
         await deps.notifier.reply(threadOf(click), { markdown: unreadableJobMessage });
         return;
       }
-      const job = deps.queue.enqueue(copyOf(original, { userId: click.user }));
+      const job = await deps.queue.enqueue(copyOf(original, { userId: click.user }));
       deps.log.info({ jobId: job.id, retryOf: original.id }, 'job-retried');
       deps.pool.submit(job);
     }),

@@ -17,50 +17,66 @@ export interface MessageHandlerDeps {
 
 /**
  * Mentions, DMs and replies in followed threads. Runs before the ack, so it only decides,
- * persists (synchronous SQLite) and hands off; anything that talks to Slack runs after.
+ * persists and hands off; anything that talks to Slack runs after. The returned promise
+ * settles once the message is stored: the edge acks only then. When storing fails it rejects
+ * (after logging), so the ack is not sent and Slack delivers the message again.
  */
-export function createMessageHandler(deps: MessageHandlerDeps): (message: IncomingMessage) => void {
-  return (message) => {
-    const threadTs = message.threadTs ?? message.ts;
-    if (!shouldTake(deps, message, threadTs)) return;
-    const text = message.text;
-    const command = parseCommandWord(text);
-    if (command && isInline(command)) {
-      if (!deps.queue.markSeen(message.channel, message.ts)) return;
-      deps.threads.touch(message.channel, threadTs);
-      later(deps, () => runInline(deps, command, message, threadTs));
-      return;
+export function createMessageHandler(deps: MessageHandlerDeps): (message: IncomingMessage) => Promise<void> {
+  return async (message) => {
+    try {
+      await take(deps, message);
+    } catch (error) {
+      deps.log.error({ err: error, channel: message.channel, ts: message.ts }, 'message-not-stored');
+      throw error;
     }
-    const where = { channel: message.channel, threadTs, messageTs: message.ts, userId: message.user };
-    const job = command
-      ? deps.queue.enqueueForMessage({
-          kind: 'command',
-          ...where,
-          payload: { text, channelType: message.channelType, command },
-        })
-      : deps.queue.enqueueForMessage({
-          kind: 'agent',
-          ...where,
-          payload: {
-            text,
-            channelType: message.channelType,
-            ...(message.files?.length ? { files: message.files } : {}),
-          },
-        });
-    if (!job) {
-      deps.log.debug({ channel: message.channel, ts: message.ts }, 'message-duplicate');
-      return;
-    }
-    deps.threads.touch(message.channel, threadTs);
-    deps.log.info({ jobId: job.id, channel: job.channel, threadTs, kind: job.kind }, 'job-queued');
-    deps.pool.submit(job);
   };
 }
 
-function shouldTake(deps: MessageHandlerDeps, message: IncomingMessage, threadTs: string): boolean {
+async function take(deps: MessageHandlerDeps, message: IncomingMessage): Promise<void> {
+  const threadTs = message.threadTs ?? message.ts;
+  if (!(await shouldTake(deps, message, threadTs))) return;
+  const text = message.text;
+  const command = parseCommandWord(text);
+  // The thread before the ledger: touching it twice is harmless, so when a later write fails
+  // the delivery Slack sends again still finds the message new.
+  await deps.threads.touch(message.channel, threadTs);
+  if (command && isInline(command)) {
+    if (!(await deps.queue.markSeen(message.channel, message.ts))) return;
+    later(deps, () => runInline(deps, command, message, threadTs));
+    return;
+  }
+  const where = { channel: message.channel, threadTs, messageTs: message.ts, userId: message.user };
+  const job = command
+    ? await deps.queue.enqueueForMessage({
+        kind: 'command',
+        ...where,
+        payload: { text, channelType: message.channelType, command },
+      })
+    : await deps.queue.enqueueForMessage({
+        kind: 'agent',
+        ...where,
+        payload: {
+          text,
+          channelType: message.channelType,
+          ...(message.files?.length ? { files: message.files } : {}),
+        },
+      });
+  if (!job) {
+    deps.log.debug({ channel: message.channel, ts: message.ts }, 'message-duplicate');
+    return;
+  }
+  deps.log.info({ jobId: job.id, channel: job.channel, threadTs, kind: job.kind }, 'job-queued');
+  deps.pool.submit(job);
+}
+
+async function shouldTake(
+  deps: MessageHandlerDeps,
+  message: IncomingMessage,
+  threadTs: string,
+): Promise<boolean> {
   if (message.channelType === 'im' || message.mentioned) return true;
   if (!message.threadTs) return false;
-  const thread = deps.threads.get(message.channel, threadTs);
+  const thread = await deps.threads.get(message.channel, threadTs);
   return thread !== undefined && !thread.quiet;
 }
 
@@ -77,13 +93,13 @@ async function runInline(
   const thread = { channel: message.channel, threadTs };
   switch (command.name) {
     case 'quiet':
-      deps.threads.setQuiet(message.channel, threadTs, true);
+      await deps.threads.setQuiet(message.channel, threadTs, true);
       await deps.notifier.reply(thread, {
         markdown: 'OK, I will only answer in this thread when someone mentions me. Say `resume` to undo.',
       });
       return;
     case 'unquiet':
-      deps.threads.setQuiet(message.channel, threadTs, false);
+      await deps.threads.setQuiet(message.channel, threadTs, false);
       await deps.notifier.reply(thread, { markdown: 'OK, I am following this thread again.' });
       return;
     case 'cancel':
@@ -99,10 +115,11 @@ async function cancelThread(
   deps: Pick<MessageHandlerDeps, 'queue' | 'pool' | 'notifier'>,
   thread: ThreadRef,
 ): Promise<void> {
-  const active = deps.queue
-    .inThread(thread.channel, thread.threadTs)
-    .filter((job) => ['queued', 'running', 'waiting'].includes(job.status));
-  const outcomes = active.map((job) => describeCancel(deps.pool.cancel(job.id)));
+  const active = (await deps.queue.inThread(thread.channel, thread.threadTs)).filter((job) =>
+    ['queued', 'running', 'waiting'].includes(job.status),
+  );
+  const outcomes: string[] = [];
+  for (const job of active) outcomes.push(describeCancel(await deps.pool.cancel(job.id)));
   await deps.notifier.reply(thread, {
     markdown: outcomes.length > 0 ? outcomes.join(' ') : 'Nothing is running in this thread.',
   });

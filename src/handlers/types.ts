@@ -22,7 +22,11 @@ export type { IncomingAction, IncomingViewSubmission } from '../jobs/actions.js'
 
 /** What the Slack edge calls; each call must return quickly (it runs before the ack). */
 export interface InboundHandlers {
-  onMessage(message: IncomingMessage): void;
+  /**
+   * Settles once the message is stored (or found to need nothing): ack after it. A rejection
+   * means it was not stored: do not ack, so Slack delivers it again.
+   */
+  onMessage(message: IncomingMessage): Promise<void>;
   onAction(action: IncomingAction): void;
   onViewSubmission?(submission: IncomingViewSubmission): void;
   /** Someone pressed the native Stop of the thread's agent session. */

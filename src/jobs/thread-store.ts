@@ -9,6 +9,15 @@ export interface ThreadRecord {
   lastActiveAt: number;
 }
 
+interface ThreadRow {
+  channel: string;
+  thread_ts: string;
+  repo: string | null;
+  quiet: number;
+  created_at: number;
+  last_active_at: number;
+}
+
 /** Threads shipmate takes part in: followed for un-mentioned replies unless told to be quiet. */
 export class ThreadStore {
   constructor(
@@ -16,19 +25,12 @@ export class ThreadStore {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  get(channel: string, threadTs: string): ThreadRecord | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM threads WHERE channel = ? AND thread_ts = ?')
-      .get(channel, threadTs) as
-      | {
-          channel: string;
-          thread_ts: string;
-          repo: string | null;
-          quiet: number;
-          created_at: number;
-          last_active_at: number;
-        }
-      | undefined;
+  async get(channel: string, threadTs: string): Promise<ThreadRecord | undefined> {
+    const row = await this.db.get<ThreadRow>(
+      'SELECT * FROM threads WHERE channel = ? AND thread_ts = ?',
+      channel,
+      threadTs,
+    );
     if (!row) return undefined;
     return {
       channel: row.channel,
@@ -41,27 +43,35 @@ export class ThreadStore {
   }
 
   /** Creates or refreshes the thread; shipmate follows it from now on. */
-  touch(channel: string, threadTs: string): void {
+  async touch(channel: string, threadTs: string): Promise<void> {
     const now = this.clock();
-    this.db
-      .prepare(
-        `INSERT INTO threads (channel, thread_ts, created_at, last_active_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (channel, thread_ts) DO UPDATE SET last_active_at = excluded.last_active_at`,
-      )
-      .run(channel, threadTs, now, now);
+    await this.db.run(
+      `INSERT INTO threads (channel, thread_ts, created_at, last_active_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (channel, thread_ts) DO UPDATE SET last_active_at = excluded.last_active_at`,
+      channel,
+      threadTs,
+      now,
+      now,
+    );
   }
 
-  setQuiet(channel: string, threadTs: string, quiet: boolean): void {
-    this.touch(channel, threadTs);
-    this.db
-      .prepare('UPDATE threads SET quiet = ? WHERE channel = ? AND thread_ts = ?')
-      .run(quiet ? 1 : 0, channel, threadTs);
+  async setQuiet(channel: string, threadTs: string, quiet: boolean): Promise<void> {
+    await this.touch(channel, threadTs);
+    await this.db.run(
+      'UPDATE threads SET quiet = ? WHERE channel = ? AND thread_ts = ?',
+      quiet ? 1 : 0,
+      channel,
+      threadTs,
+    );
   }
 
-  setRepo(channel: string, threadTs: string, repo: string): void {
-    this.touch(channel, threadTs);
-    this.db
-      .prepare('UPDATE threads SET repo = ? WHERE channel = ? AND thread_ts = ?')
-      .run(repo, channel, threadTs);
+  async setRepo(channel: string, threadTs: string, repo: string): Promise<void> {
+    await this.touch(channel, threadTs);
+    await this.db.run(
+      'UPDATE threads SET repo = ? WHERE channel = ? AND thread_ts = ?',
+      repo,
+      channel,
+      threadTs,
+    );
   }
 }

@@ -48,7 +48,7 @@ export interface ToolScope {
 /** Extra tools and starting context from a room (team scripts, permissions, pull requests). */
 export interface ToolSource {
   tools(scope: ToolScope & { mode: 'question' | 'change' | 'plan'; jobId: string }): AgentTool[];
-  context?(input: { repo: string; request: string }): string[];
+  context?(input: { repo: string; request: string }): string[] | Promise<string[]>;
 }
 
 /** Hands out the thread's worktree. Implemented by src/workspace/. */

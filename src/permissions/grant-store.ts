@@ -14,32 +14,31 @@ export class GrantStore {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  grant(repo: string, domain: string, grantedBy: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO network_grants (repo, domain, granted_by, granted_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (repo, domain) DO NOTHING`,
-      )
-      .run(repo, domain, grantedBy, this.clock());
+  /** The first grant of a domain stands; a second click (from any process) changes nothing. */
+  async grant(repo: string, domain: string, grantedBy: string): Promise<void> {
+    await this.db.run(
+      `INSERT INTO network_grants (repo, domain, granted_by, granted_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (repo, domain) DO NOTHING`,
+      repo,
+      domain,
+      grantedBy,
+      this.clock(),
+    );
   }
 
-  domainsFor(repo: string): string[] {
-    return (
-      this.db.prepare('SELECT domain FROM network_grants WHERE repo = ? ORDER BY domain').all(repo) as Array<{
-        domain: string;
-      }>
-    ).map((row) => row.domain);
+  async domainsFor(repo: string): Promise<string[]> {
+    const rows = await this.db.all<{ domain: string }>(
+      'SELECT domain FROM network_grants WHERE repo = ? ORDER BY domain',
+      repo,
+    );
+    return rows.map((row) => row.domain);
   }
 
-  all(): NetworkGrant[] {
-    return (
-      this.db.prepare('SELECT * FROM network_grants ORDER BY repo, domain').all() as Array<{
-        repo: string;
-        domain: string;
-        granted_by: string;
-        granted_at: number;
-      }>
-    ).map((row) => ({
+  async all(): Promise<NetworkGrant[]> {
+    const rows = await this.db.all<{ repo: string; domain: string; granted_by: string; granted_at: number }>(
+      'SELECT * FROM network_grants ORDER BY repo, domain',
+    );
+    return rows.map((row) => ({
       repo: row.repo,
       domain: row.domain,
       grantedBy: row.granted_by,

@@ -2,6 +2,7 @@ import type { GrantedAccess, PermissionGate } from '../agent/ports.js';
 import { defineAction, isRecordId } from '../jobs/actions.js';
 import type { AgentPayload, JobOf } from '../jobs/job-kinds.js';
 import type { JobOutcome } from '../jobs/ports.js';
+import type { GrantStore } from './grant-store.js';
 import type { RefuseHost } from './request-network-access.js';
 
 /** A host as the model may ask for it (request_network_access), optionally with :port. */
@@ -73,14 +74,14 @@ async function refusedOf(domains: string[], refuse: RefuseHost): Promise<string[
 
 /** The agent's permission port for network access: grants in, a parked question out. */
 export function createNetworkGate(deps: {
-  grants: { domainsFor(repo: string): string[] };
+  grants: Pick<GrantStore, 'domainsFor'>;
   refuse: RefuseHost;
   clock?: () => number;
 }): PermissionGate {
   const clock = deps.clock ?? Date.now;
   return {
     async prepare(job, repo): Promise<GrantedAccess> {
-      const access = await networkAccess(job.payload, deps.grants.domainsFor(repo), deps.refuse);
+      const access = await networkAccess(job.payload, await deps.grants.domainsFor(repo), deps.refuse);
       return {
         extraDomains: access.allowed,
         notes: access.notes,

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config, RepoConfig } from '../config.js';
 import type { CommandRoute } from '../jobs/command-job.js';
 import { mention } from '../jobs/mentions.js';
 import type { GrantStore } from './grant-store.js';
@@ -21,18 +21,7 @@ export function createPermissionsCommand(
 ): CommandRoute<'permissions'> {
   return async () => {
     const open = effectiveDomains(config);
-    const lines = config.repos.map((repo) => {
-      const asked =
-        repo.allowedDomains.length > 0 ? repo.allowedDomains.map((d) => `\`${d}\``).join(', ') : 'none';
-      const extras = [
-        repo.allowLifecycleScripts ? 'install scripts allowed' : 'install scripts off',
-        repo.allowWorkflowChanges ? 'CI workflow changes allowed' : 'CI workflow files never committed',
-      ].join('; ');
-      const granted = grants?.domainsFor(repo.name) ?? [];
-      const always =
-        granted.length > 0 ? `; allowed in Slack (always): ${granted.map((d) => `\`${d}\``).join(', ')}` : '';
-      return `- **${repo.name}**: network domains configured: ${asked}${always}; ${extras}.`;
-    });
+    const lines = await Promise.all(config.repos.map((repo) => repoLine(repo, grants)));
     const writers =
       config.access.writers.length > 0
         ? `Write actions (push, PR, shared scripts) are limited to ${config.access.writers.map((id) => mention(id)).join(', ')}.`
@@ -54,4 +43,21 @@ export function createPermissionsCommand(
       },
     };
   };
+}
+
+/** One repository's line: what the config allows, and what writers allowed in Slack. */
+async function repoLine(
+  repo: RepoConfig,
+  grants: Pick<GrantStore, 'domainsFor'> | undefined,
+): Promise<string> {
+  const asked =
+    repo.allowedDomains.length > 0 ? repo.allowedDomains.map((d) => `\`${d}\``).join(', ') : 'none';
+  const extras = [
+    repo.allowLifecycleScripts ? 'install scripts allowed' : 'install scripts off',
+    repo.allowWorkflowChanges ? 'CI workflow changes allowed' : 'CI workflow files never committed',
+  ].join('; ');
+  const granted = (await grants?.domainsFor(repo.name)) ?? [];
+  const always =
+    granted.length > 0 ? `; allowed in Slack (always): ${granted.map((d) => `\`${d}\``).join(', ')}` : '';
+  return `- **${repo.name}**: network domains configured: ${asked}${always}; ${extras}.`;
 }

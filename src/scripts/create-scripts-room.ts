@@ -39,7 +39,7 @@ export interface ScriptsRoom extends Room {
     jobId: string,
     toolCalls: ToolCallRecord[],
     hints?: { request?: string; channel?: string; threadTs?: string },
-  ): ReplyAction | undefined;
+  ): Promise<ReplyAction | undefined>;
   store: ScriptStore;
   /** For the digests room (DigestScripts port). */
   digestScripts: {
@@ -95,7 +95,7 @@ export function createScriptsRoom(deps: ScriptsRoomDeps): ScriptsRoom {
     store,
     digestScripts: {
       changedBetween: async (from, to) =>
-        store.changesBetween(from, to).map((change) => ({
+        (await store.changesBetween(from, to)).map((change) => ({
           name: change.name,
           change: change.change,
           ...(change.by ? { by: change.by } : {}),
@@ -105,10 +105,14 @@ export function createScriptsRoom(deps: ScriptsRoomDeps): ScriptsRoom {
 }
 
 /** Lines for the agent's starting context: the habit, then the scripts that may fit this request. */
-export function scriptContext(library: ScriptLibrary, repo: string, request: string): string[] {
+export async function scriptContext(
+  library: ScriptLibrary,
+  repo: string,
+  request: string,
+): Promise<string[]> {
   const habit =
     'Before writing a new script, look for one in the team library with search_scripts and run it with run_script; offer save_script for a script worth keeping.';
-  const found = library.relevant(request, repo, 3);
+  const found = await library.relevant(request, repo, 3);
   if (found.length === 0) return [habit];
   const listed = found
     .map((script) => `${script.name} — ${sanitizeUntrusted(script.description).slice(0, 150)} (run_script)`)

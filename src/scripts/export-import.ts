@@ -19,7 +19,7 @@ export async function exportScripts(
   options: { repo?: string } = {},
 ): Promise<string[]> {
   const paths: string[] = [];
-  for (const script of store.list(options.repo)) {
+  for (const script of await store.list(options.repo)) {
     const file = renderScriptFile(script);
     await workspace.writeFile(file.path, file.content);
     paths.push(file.path);
@@ -51,14 +51,14 @@ export async function importScripts(
       continue;
     }
     const fields = checked.fields;
-    const existing = store.find(fields.name, options.repo);
+    const existing = await store.find(fields.name, options.repo);
     if (!existing) {
-      store.insert(fields, author, undefined);
+      await store.insert(fields, author, undefined);
       report.added.push(fields.name);
     } else if (sameContent(existing, fields)) {
       report.unchanged.push(fields.name);
     } else {
-      store.update(existing.id, fields, author, undefined);
+      await store.update(existing.id, fields, author, undefined);
       report.updated.push(fields.name);
     }
   }

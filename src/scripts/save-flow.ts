@@ -51,15 +51,15 @@ export type { ViewRoute } from '../jobs/actions.js';
  * looks like a script. The draft is stored under the job id until someone clicks.
  */
 export function createProposeScriptAction(store: ScriptStore) {
-  return (
+  return async (
     jobId: string,
     toolCalls: ToolCallRecord[],
     hints: { request?: string; channel?: string; threadTs?: string } = {},
-  ): ReplyAction | undefined => {
+  ): Promise<ReplyAction | undefined> => {
     const command = pickScriptCommand(toolCalls);
     if (!command) return undefined;
     const draft = draftFromCommand(command, hints);
-    store.saveDraft({
+    await store.saveDraft({
       id: jobId,
       jobId,
       ...draft,
@@ -81,7 +81,7 @@ export function createSaveFlow(deps: SaveFlowDeps): {
 
   const openForm = saveOpenAction.route(async (draftId, action) => {
     const thread = { channel: action.channel, threadTs: action.threadTs ?? action.messageTs };
-    const draft = deps.store.draft(draftId);
+    const draft = await deps.store.draft(draftId);
     if (!draft)
       return void (await say(thread, 'That draft is no longer available; ask me to save the script again.'));
     if (!isWriter(deps.config, action.user)) return void (await say(thread, forbiddenSaveMessage));
@@ -141,9 +141,9 @@ export function createSaveFlow(deps: SaveFlowDeps): {
       parameters: parsed.parameters,
     };
     // Keep what they typed so the button reopens the form with their edits.
-    const kept = deps.store.draft(draftId);
+    const kept = await deps.store.draft(draftId);
     if (kept)
-      deps.store.saveDraft({
+      await deps.store.saveDraft({
         ...kept,
         ...input,
         interpreter: input.interpreter as ScriptDraft['interpreter'],
@@ -151,9 +151,9 @@ export function createSaveFlow(deps: SaveFlowDeps): {
       });
     if (problems.length > 0) return void (await say(thread, `Not saved: ${problems.join(' ')}`));
     const permalink = await deps.history.permalink(channel, threadTs);
-    const result = deps.library.save(input, { userId: submission.user, permalink, update: false });
+    const result = await deps.library.save(input, { userId: submission.user, permalink, update: false });
     if (result.kind === 'exists') {
-      const pending = deps.store.saveDraft({
+      const pending = await deps.store.saveDraft({
         id: randomUUID(),
         jobId: undefined,
         ...input,
@@ -170,19 +170,19 @@ export function createSaveFlow(deps: SaveFlowDeps): {
       ));
     }
     await say(thread, describeSave(result));
-    if (result.kind === 'saved') deps.store.deleteDraft(draftId);
+    if (result.kind === 'saved') await deps.store.deleteDraft(draftId);
   });
 
   const confirmUpdate = updateConfirmAction.route(async (pendingId, action) => {
     const thread = { channel: action.channel, threadTs: action.threadTs ?? action.messageTs };
-    const pending = deps.store.draft(pendingId);
+    const pending = await deps.store.draft(pendingId);
     if (!pending) return void (await say(thread, 'That update was already handled or has expired.'));
     const permalink = await deps.history.permalink(thread.channel, thread.threadTs);
-    const result = deps.library.save(
+    const result = await deps.library.save(
       { ...pending, scope: pending.scope ?? allRepos },
       { userId: action.user, permalink, update: true },
     );
-    if (result.kind === 'saved') deps.store.deleteDraft(pending.id);
+    if (result.kind === 'saved') await deps.store.deleteDraft(pending.id);
     await say(thread, describeSave(result));
   });
 

@@ -40,8 +40,8 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
       const repo = await repoOf(deps, context);
       if (command.query.toLowerCase() === 'import') return importFromRepo(deps, context);
       const found = command.query
-        ? deps.library.search(command.query, repo?.name, listLimit)
-        : deps.library.store.list(repo?.name).slice(0, listLimit);
+        ? await deps.library.search(command.query, repo?.name, listLimit)
+        : (await deps.library.store.list(repo?.name)).slice(0, listLimit);
       if (found.length === 0) {
         return done(
           command.query
@@ -57,7 +57,7 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
     },
 
     script: async (command, context) => {
-      const script = deps.library.find(command.script, (await repoOf(deps, context))?.name);
+      const script = await deps.library.find(command.script, (await repoOf(deps, context))?.name);
       if (!script) return done(notFound(command.script));
       return done(await describeScript(deps, script));
     },
@@ -65,7 +65,7 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
     run: (command, context) => runCommand(deps, command, context),
 
     'delete-script': async (command, context) => {
-      const result = deps.library.remove(
+      const result = await deps.library.remove(
         command.script,
         (await repoOf(deps, context))?.name,
         context.job.userId,
@@ -84,7 +84,7 @@ export function createScriptCommands(deps: ScriptCommandDeps): ScriptCommandRout
     'propose-script': async (command, context) => {
       const repo = await repoOf(deps, context);
       if (!repo) return done(noRepoMessage);
-      const script = deps.library.find(command.script, repo.name);
+      const script = await deps.library.find(command.script, repo.name);
       if (!script) return done(notFound(command.script));
       if (!deps.proposer)
         return done(
@@ -116,7 +116,7 @@ async function runCommand(
 ): Promise<CommandOutcome> {
   const repo = await repoOf(deps, context);
   if (!repo) return done(noRepoMessage);
-  const script = deps.library.find(command.script, repo.name);
+  const script = await deps.library.find(command.script, repo.name);
   if (!script) return done(notFound(command.script));
   const parsed = parseArguments(command.args);
   if (!parsed.ok) return done(`${parsed.problem}\n${usageLine(script.name, script.parameters)}`, 'Not run.');
@@ -198,7 +198,7 @@ async function describeScript(deps: ScriptCommandDeps, script: ScriptRecord): Pr
     names.set(user, known);
     return known;
   };
-  const history = deps.library.store.versions(script.id);
+  const history = await deps.library.store.versions(script.id);
   const source = script.sourcePermalink ? ` ([source thread](${script.sourcePermalink}))` : '';
   const lines = [
     `**${script.name}** (${script.interpreter}, ${script.scope === allRepos ? 'all repositories' : script.scope}): ${inlineText(script.description)}${source}`,

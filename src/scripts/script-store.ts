@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import type { Database } from '../storage/database.js';
+import type { SqlQueries } from '../storage/sql.js';
+import { type SearchQuery, toFtsQuery, toTsQuery } from './fts-query.js';
+import { ftsSearch, postgresSearch } from './search-statements.js';
 
 /** The scope of a script visible in every repository. */
 export const allRepos = '*';
@@ -83,116 +86,133 @@ export class ScriptStore {
   ) {}
 
   /** The script called `name` that `repo` can see: its own first, then one for all repositories. */
-  find(name: string, repo: string | undefined): ScriptRecord | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT * FROM scripts WHERE name = ? AND scope IN (?, '*')
-         ORDER BY CASE scope WHEN '*' THEN 1 ELSE 0 END LIMIT 1`,
-      )
-      .get(name, repo ?? allRepos);
-    return row ? toScript(row as ScriptRow) : undefined;
+  async find(name: string, repo: string | undefined): Promise<ScriptRecord | undefined> {
+    const row = await this.db.get<ScriptRow>(
+      `SELECT ${scriptColumns} FROM scripts WHERE name = ? AND scope IN (?, '*')
+       ORDER BY CASE scope WHEN '*' THEN 1 ELSE 0 END LIMIT 1`,
+      name,
+      repo ?? allRepos,
+    );
+    return row ? toScript(row) : undefined;
   }
 
-  get(id: number): ScriptRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM scripts WHERE id = ?').get(id);
-    return row ? toScript(row as ScriptRow) : undefined;
+  async get(id: number): Promise<ScriptRecord | undefined> {
+    return readScript(this.db, id);
   }
 
   /** Scripts `repo` can see (all of them when repo is undefined), by name. */
-  list(repo: string | undefined): ScriptRecord[] {
+  async list(repo: string | undefined): Promise<ScriptRecord[]> {
     const rows =
       repo === undefined
-        ? this.db.prepare('SELECT * FROM scripts ORDER BY name, scope').all()
-        : this.db.prepare(`SELECT * FROM scripts WHERE scope IN (?, '*') ORDER BY name, scope`).all(repo);
-    return (rows as ScriptRow[]).map(toScript);
+        ? await this.db.all<ScriptRow>(`SELECT ${scriptColumns} FROM scripts ORDER BY name, scope`)
+        : await this.db.all<ScriptRow>(
+            `SELECT ${scriptColumns} FROM scripts WHERE scope IN (?, '*') ORDER BY name, scope`,
+            repo,
+          );
+    return rows.map(toScript);
   }
 
-  /** Best matches first (bm25; a hit in the name counts most). `match` must be a safe FTS5 query. */
-  search(match: string, repo: string | undefined, limit: number): ScriptRecord[] {
-    const scoped = repo === undefined ? '' : `AND s.scope IN (?, '*')`;
-    const rows = this.db
-      .prepare(
-        `SELECT s.* FROM scripts_fts JOIN scripts s ON s.id = scripts_fts.rowid
-         WHERE scripts_fts MATCH ? ${scoped}
-         ORDER BY bm25(scripts_fts, 10.0, 5.0, 1.0) LIMIT ?`,
-      )
-      .all(...(repo === undefined ? [match, limit] : [match, repo, limit]));
-    return (rows as ScriptRow[]).map(toScript);
+  /**
+   * Best matches first: a hit in the name counts most, then the description, then the body
+   * (FTS5's bm25 on SQLite, ts_rank on PostgreSQL, the same weights); equal ranks by name.
+   */
+  async search(query: SearchQuery, repo: string | undefined, limit: number): Promise<ScriptRecord[]> {
+    const scoped = repo !== undefined;
+    const scope = repo === undefined ? [] : [repo];
+    const sql = this.db.dialect === 'sqlite' ? ftsSearch : postgresSearch;
+    const text = this.db.dialect === 'sqlite' ? toFtsQuery(query) : toTsQuery(query);
+    const rows = await this.db.all<ScriptRow>(sql(prefixed('s'), scoped), text, ...scope, limit);
+    return rows.map(toScript);
   }
 
-  insert(fields: ScriptFields, author: string, sourcePermalink: string | undefined): ScriptRecord {
+  async insert(
+    fields: ScriptFields,
+    author: string,
+    sourcePermalink: string | undefined,
+  ): Promise<ScriptRecord> {
     const now = this.clock();
-    return this.db.transaction(() => {
-      const result = this.db
-        .prepare(
-          `INSERT INTO scripts (name, scope, description, interpreter, body, parameters, author, updated_by,
-             source_permalink, created_at, updated_at)
-           VALUES (@name, @scope, @description, @interpreter, @body, @parameters, @author, @author,
-             @sourcePermalink, @now, @now)`,
-        )
-        .run({
-          ...columns(fields),
-          name: fields.name,
-          scope: fields.scope,
-          author,
-          sourcePermalink: sourcePermalink ?? null,
-          now,
-        });
-      this.logChange(fields.name, fields.scope, 'added', author, now);
-      return this.get(Number(result.lastInsertRowid))!;
-    })();
+    const content = columns(fields);
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx.get<{ id: number }>(
+        `INSERT INTO scripts (name, scope, description, interpreter, body, parameters, author, updated_by,
+           source_permalink, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING id`,
+        fields.name,
+        fields.scope,
+        content.description,
+        content.interpreter,
+        content.body,
+        content.parameters,
+        author,
+        author,
+        sourcePermalink ?? null,
+        now,
+        now,
+      );
+      await logChange(tx, fields.name, fields.scope, 'added', author, now);
+      return (await readScript(tx, Number(inserted?.id)))!;
+    });
   }
 
   /** Replaces the script's content; the content it had is kept as a version. */
-  update(
+  async update(
     id: number,
     fields: Omit<ScriptFields, 'name' | 'scope'>,
     by: string,
     sourcePermalink: string | undefined,
-  ): ScriptRecord {
+  ): Promise<ScriptRecord> {
     const now = this.clock();
-    return this.db.transaction(() => {
-      const current = this.get(id);
+    return this.db.transaction(async (tx) => {
+      const current = await readScript(tx, id);
       if (!current) throw new Error(`script ${id} does not exist`);
-      this.db
-        .prepare(
-          `INSERT INTO script_versions (script_id, version, description, interpreter, body, parameters, saved_by, saved_at)
-           VALUES (@id, @version, @description, @interpreter, @body, @parameters, @updatedBy, @updatedAt)`,
-        )
-        .run({
-          ...columns(current),
-          id,
-          version: current.version,
-          updatedBy: current.updatedBy,
-          updatedAt: current.updatedAt,
-        });
-      this.db
-        .prepare(
-          `UPDATE scripts SET description = @description, interpreter = @interpreter, body = @body,
-             parameters = @parameters, updated_by = @by, version = version + 1, updated_at = @now,
-             source_permalink = COALESCE(@sourcePermalink, source_permalink)
-           WHERE id = @id`,
-        )
-        .run({ ...columns(fields), by, now, id, sourcePermalink: sourcePermalink ?? null });
-      this.logChange(current.name, current.scope, 'changed', by, now);
-      return this.get(id)!;
-    })();
+      const old = columns(current);
+      await tx.run(
+        `INSERT INTO script_versions (script_id, version, description, interpreter, body, parameters, saved_by, saved_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        id,
+        current.version,
+        old.description,
+        old.interpreter,
+        old.body,
+        old.parameters,
+        current.updatedBy,
+        current.updatedAt,
+      );
+      const next = columns(fields);
+      await tx.run(
+        `UPDATE scripts SET description = ?, interpreter = ?, body = ?, parameters = ?, updated_by = ?,
+           version = version + 1, updated_at = ?, source_permalink = COALESCE(?, source_permalink)
+         WHERE id = ?`,
+        next.description,
+        next.interpreter,
+        next.body,
+        next.parameters,
+        by,
+        now,
+        sourcePermalink ?? null,
+        id,
+      );
+      await logChange(tx, current.name, current.scope, 'changed', by, now);
+      return (await readScript(tx, id))!;
+    });
   }
 
-  delete(id: number, by: string): void {
-    this.db.transaction(() => {
-      const current = this.get(id);
+  async delete(id: number, by: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const current = await readScript(tx, id);
       if (!current) return;
-      this.db.prepare('DELETE FROM scripts WHERE id = ?').run(id);
-      this.logChange(current.name, current.scope, 'deleted', by, this.clock());
-    })();
+      await tx.run('DELETE FROM scripts WHERE id = ?', id);
+      await logChange(tx, current.name, current.scope, 'deleted', by, this.clock());
+    });
   }
 
   /** Earlier versions, newest first (the current one is the script row itself). */
-  versions(id: number): ScriptVersion[] {
-    const rows = this.db
-      .prepare('SELECT * FROM script_versions WHERE script_id = ? ORDER BY version DESC')
-      .all(id) as VersionRow[];
+  async versions(id: number): Promise<ScriptVersion[]> {
+    const rows = await this.db.all<VersionRow>(
+      'SELECT * FROM script_versions WHERE script_id = ? ORDER BY version DESC',
+      id,
+    );
     return rows.map((row) => ({
       version: row.version,
       description: row.description,
@@ -204,40 +224,47 @@ export class ScriptStore {
     }));
   }
 
-  recordRun(id: number, exitStatus: number, by: string): void {
-    this.db
-      .prepare(
-        `UPDATE scripts SET run_count = run_count + 1, last_exit_status = ?, last_run_at = ?, last_run_by = ?
-         WHERE id = ?`,
-      )
-      .run(exitStatus, this.clock(), by, id);
+  async recordRun(id: number, exitStatus: number, by: string): Promise<void> {
+    await this.db.run(
+      `UPDATE scripts SET run_count = run_count + 1, last_exit_status = ?, last_run_at = ?, last_run_by = ?
+       WHERE id = ?`,
+      exitStatus,
+      this.clock(),
+      by,
+      id,
+    );
   }
 
-  saveDraft(draft: Omit<ScriptDraft, 'createdAt'>): ScriptDraft {
+  async saveDraft(draft: Omit<ScriptDraft, 'createdAt'>): Promise<ScriptDraft> {
     const createdAt = this.clock();
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO script_drafts (id, job_id, name, description, interpreter, body, parameters, scope,
-           channel, thread_ts, created_at)
-         VALUES (@id, @jobId, @name, @description, @interpreter, @body, @parameters, @scope, @channel, @threadTs, @createdAt)`,
-      )
-      .run({
-        ...columns(draft),
-        id: draft.id,
-        name: draft.name,
-        jobId: draft.jobId ?? null,
-        scope: draft.scope ?? null,
-        channel: draft.channel ?? null,
-        threadTs: draft.threadTs ?? null,
-        createdAt,
-      });
+    const content = columns(draft);
+    await this.db.run(
+      `INSERT INTO script_drafts (id, job_id, name, description, interpreter, body, parameters, scope,
+         channel, thread_ts, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET job_id = excluded.job_id, name = excluded.name,
+         description = excluded.description, interpreter = excluded.interpreter, body = excluded.body,
+         parameters = excluded.parameters, scope = excluded.scope, channel = excluded.channel,
+         thread_ts = excluded.thread_ts, created_at = excluded.created_at`,
+      draft.id,
+      draft.jobId ?? null,
+      draft.name,
+      content.description,
+      content.interpreter,
+      content.body,
+      content.parameters,
+      draft.scope ?? null,
+      draft.channel ?? null,
+      draft.threadTs ?? null,
+      createdAt,
+    );
     // Drafts nobody clicked are of no use after a week.
-    this.db.prepare('DELETE FROM script_drafts WHERE created_at < ?').run(createdAt - 7 * 86_400_000);
+    await this.db.run('DELETE FROM script_drafts WHERE created_at < ?', createdAt - 7 * 86_400_000);
     return { ...draft, createdAt };
   }
 
-  draft(id: string): ScriptDraft | undefined {
-    const row = this.db.prepare('SELECT * FROM script_drafts WHERE id = ?').get(id) as DraftRow | undefined;
+  async draft(id: string): Promise<ScriptDraft | undefined> {
+    const row = await this.db.get<DraftRow>('SELECT * FROM script_drafts WHERE id = ?', id);
     if (!row) return undefined;
     return {
       id: row.id,
@@ -254,15 +281,17 @@ export class ScriptStore {
     };
   }
 
-  deleteDraft(id: string): void {
-    this.db.prepare('DELETE FROM script_drafts WHERE id = ?').run(id);
+  async deleteDraft(id: string): Promise<void> {
+    await this.db.run('DELETE FROM script_drafts WHERE id = ?', id);
   }
 
   /** Adds, changes and deletions with from <= at < to, oldest first. */
-  changesBetween(from: number, to: number): ScriptChange[] {
-    const rows = this.db
-      .prepare('SELECT * FROM script_events WHERE at >= ? AND at < ? ORDER BY id')
-      .all(from, to) as EventRow[];
+  async changesBetween(from: number, to: number): Promise<ScriptChange[]> {
+    const rows = await this.db.all<EventRow>(
+      'SELECT * FROM script_events WHERE at >= ? AND at < ? ORDER BY id',
+      from,
+      to,
+    );
     return rows.map((row) => ({
       name: row.name,
       scope: row.scope,
@@ -271,18 +300,55 @@ export class ScriptStore {
       at: row.at,
     }));
   }
+}
 
-  private logChange(
-    name: string,
-    scope: string,
-    change: ScriptChange['change'],
-    by: string,
-    at: number,
-  ): void {
-    this.db
-      .prepare('INSERT INTO script_events (name, scope, change, by_user, at) VALUES (?, ?, ?, ?, ?)')
-      .run(name, scope, change, by, at);
-  }
+/**
+ * The script columns, named: on PostgreSQL `SELECT *` would also ship the `search` tsvector
+ * (as large as the body) with every read.
+ */
+const scriptNames = [
+  'id',
+  'name',
+  'scope',
+  'description',
+  'interpreter',
+  'body',
+  'parameters',
+  'author',
+  'updated_by',
+  'source_permalink',
+  'version',
+  'run_count',
+  'last_exit_status',
+  'last_run_at',
+  'last_run_by',
+  'created_at',
+  'updated_at',
+];
+const scriptColumns = scriptNames.join(', ');
+const prefixed = (alias: string) => scriptNames.map((name) => `${alias}.${name}`).join(', ');
+
+async function readScript(db: SqlQueries, id: number): Promise<ScriptRecord | undefined> {
+  const row = await db.get<ScriptRow>(`SELECT ${scriptColumns} FROM scripts WHERE id = ?`, id);
+  return row ? toScript(row) : undefined;
+}
+
+async function logChange(
+  db: SqlQueries,
+  name: string,
+  scope: string,
+  change: ScriptChange['change'],
+  by: string,
+  at: number,
+): Promise<void> {
+  await db.run(
+    'INSERT INTO script_events (name, scope, change, by_user, at) VALUES (?, ?, ?, ?, ?)',
+    name,
+    scope,
+    change,
+    by,
+    at,
+  );
 }
 
 /** The content columns every script, version and draft row has. */

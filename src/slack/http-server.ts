@@ -13,7 +13,10 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   log: Logger;
-  health: () => HealthReport;
+  /** The report; may read the database (job counts), so it can be asynchronous. */
+  health: () => HealthReport | Promise<HealthReport>;
+  /** Whether events are taken now (answers 503 otherwise, so Slack retries). */
+  ready: () => boolean;
   /** POST /slack/events (HTTP mode). Answers 503 until the app is ready, so Slack retries. */
   events?: RouteHandler;
   /** Extra routes by path prefix (the playground). */
@@ -26,14 +29,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ ser
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     try {
       if (path === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
-        const report = options.health();
-        response.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(report));
+        Promise.resolve(options.health()).then(
+          (report) => {
+            response.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
+            response.end(JSON.stringify(report));
+          },
+          (error: unknown) => {
+            options.log.error({ err: error, path }, 'http-request-failed');
+            if (!response.headersSent) plain(response, 500, 'internal error');
+          },
+        );
         return;
       }
       if (path === '/slack/events' && options.events) {
         if (request.method !== 'POST') return plain(response, 405, 'method not allowed');
-        if (!options.health().ok) return plain(response, 503, 'starting');
+        if (!options.ready()) return plain(response, 503, 'starting');
         const started = process.hrtime.bigint();
         response.once('finish', () => {
           const ackMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -15,6 +15,37 @@ export interface OutputTier {
 
 export type TierName = 'update' | 'stream';
 
+/**
+ * Where a tier's tokens live. Slack counts per app and workspace, not per process: one
+ * process keeps the bucket in memory; several processes on one database share it there
+ * (src/storage/rate-budget-store.ts), so three processes never send three times the rate.
+ */
+export interface RateBudget {
+  /** Takes one token from `key`'s bucket: 0 when taken, else the milliseconds until one will be there. */
+  take(key: string, tier: Pick<OutputTier, 'perMinute' | 'burst'>): Promise<number>;
+}
+
+/** The budget of a single process: a token bucket per key, in memory. */
+export function localRateBudget(clock: () => number = Date.now): RateBudget {
+  const buckets = new Map<string, { tokens: number; refilledAt: number }>();
+  return {
+    async take(key, tier) {
+      const now = clock();
+      const bucket = buckets.get(key) ?? { tokens: tier.burst, refilledAt: now };
+      buckets.set(key, bucket);
+      const interval = 60_000 / tier.perMinute;
+      const refill = (now - bucket.refilledAt) / interval;
+      if (refill > 0) {
+        bucket.tokens = Math.min(tier.burst, bucket.tokens + refill);
+        bucket.refilledAt = now;
+      }
+      if (bucket.tokens < 1) return Math.ceil((1 - bucket.tokens) * interval);
+      bucket.tokens -= 1;
+      return 0;
+    },
+  };
+}
+
 export interface OutputQueueOptions {
   send: (channel: string, ts: string, payload: Record<string, unknown>) => Promise<void>;
   log: Logger;
@@ -25,17 +56,14 @@ export interface OutputQueueOptions {
   /** The streaming tier (chat.appendStream / stopStream). */
   stream?: Partial<OutputTier>;
   clock?: () => number;
+  /** Shared across processes when several run; in memory otherwise. */
+  budget?: RateBudget;
 }
 
 interface Pending {
   payload: Record<string, unknown>;
   tier: TierName;
   waiters: Array<() => void>;
-}
-
-interface Bucket extends OutputTier {
-  tokens: number;
-  refilledAt: number;
 }
 
 /**
@@ -48,22 +76,25 @@ export class OutputQueue {
   private readonly pending = new Map<string, Pending>();
   private readonly lastSent = new Map<string, number>();
   private readonly inFlight = new Set<string>();
-  private readonly tiers: Record<TierName, Bucket>;
+  private readonly tiers: Record<TierName, OutputTier>;
   private readonly clock: () => number;
+  private readonly budget: RateBudget;
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
+  private pumping = false;
+  private pumpAgain = false;
 
   constructor(private readonly options: OutputQueueOptions) {
     this.clock = options.clock ?? Date.now;
-    const bucket = (tier: OutputTier): Bucket => ({ ...tier, tokens: tier.burst, refilledAt: this.clock() });
+    this.budget = options.budget ?? localRateBudget(this.clock);
     this.tiers = {
-      update: bucket({
+      update: {
         perMinute: options.perMinute ?? 50,
         burst: 1,
         perMessageIntervalMs: options.perMessageIntervalMs ?? 2_000,
-      }),
-      stream: bucket({ perMinute: 100, burst: 5, perMessageIntervalMs: 300, ...options.stream }),
+      },
+      stream: { perMinute: 100, burst: 5, perMessageIntervalMs: 300, ...options.stream },
     };
   }
 
@@ -109,38 +140,56 @@ export class OutputQueue {
     }, delayMs);
   }
 
-  /** When the tier has a token to spend: now, or the time until the next one. */
-  private tokenWait(bucket: Bucket, now: number): number {
-    const interval = 60_000 / bucket.perMinute;
-    const refill = (now - bucket.refilledAt) / interval;
-    if (refill > 0) {
-      bucket.tokens = Math.min(bucket.burst, bucket.tokens + refill);
-      bucket.refilledAt = now;
+  /** One pass at a time: a budget shared through the database answers asynchronously. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
-    return bucket.tokens >= 1 ? 0 : Math.ceil((1 - bucket.tokens) * interval);
+    this.pumping = true;
+    void this.pumpOnce()
+      .catch((error: unknown) => {
+        // The shared budget is unreachable (database restarting): wait a little, then try again.
+        this.options.log.warn({ err: error }, 'rate-budget-unavailable');
+        this.schedule(1_000);
+      })
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.schedule(0);
+        }
+      });
   }
 
-  private pump(): void {
+  private async pumpOnce(): Promise<void> {
     const now = this.clock();
     if (now < this.pausedUntil) {
       this.schedule(this.pausedUntil - now);
       return;
     }
     let wait = Number.POSITIVE_INFINITY;
-    for (const [key, entry] of this.pending) {
-      if (this.inFlight.has(key)) continue;
-      const bucket = this.tiers[entry.tier];
+    const exhausted = new Map<TierName, number>();
+    for (const [key, entry] of [...this.pending]) {
+      if (this.inFlight.has(key) || this.pending.get(key) !== entry) continue;
+      const tier = this.tiers[entry.tier];
       const last = this.lastSent.get(key);
-      const messageReady = last === undefined ? 0 : last + bucket.perMessageIntervalMs - now;
-      const ready = Math.max(messageReady, this.tokenWait(bucket, now));
-      if (ready > 0) {
-        wait = Math.min(wait, ready);
+      const messageReady = last === undefined ? 0 : last + tier.perMessageIntervalMs - now;
+      const tierWait = exhausted.get(entry.tier);
+      if (messageReady > 0 || tierWait !== undefined) {
+        wait = Math.min(wait, Math.max(messageReady, tierWait ?? 0));
         continue;
       }
-      bucket.tokens -= 1;
+      const tokenWait = await this.budget.take(`slack:${entry.tier}`, tier);
+      if (tokenWait > 0) {
+        exhausted.set(entry.tier, tokenWait);
+        wait = Math.min(wait, tokenWait);
+        continue;
+      }
       this.pending.delete(key);
       this.lastSent.set(key, now);
       this.inFlight.add(key);
+      // `update` replaces the payload in place, so what was queued while the token came is sent.
       void this.sendOne(key, entry);
     }
     if (this.pending.size > 0 && Number.isFinite(wait)) this.schedule(wait);

@@ -134,7 +134,8 @@ function register(
 ): void {
   const onEvent = async ({ event }: { event: unknown }) => {
     const message = toIncomingMessage(event, botUserId(), log);
-    if (message) handlers.onMessage(message);
+    // Awaited: with processBeforeResponse the ack waits for the job to be stored; a failure is no ack, so Slack retries.
+    if (message) await handlers.onMessage(message);
   };
   app.event('app_mention', onEvent);
   app.event('message', onEvent);

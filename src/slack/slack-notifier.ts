@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { patternReach, type Scrubber, scrubReach } from '../scrub-secrets.js';
 import { toSlackText } from './mention-syntax.js';
 import { fileThreshold, renderReply, renderStatus, replyExtras } from './message-format.js';
-import { OutputQueue } from './output-queue.js';
+import { OutputQueue, type RateBudget } from './output-queue.js';
 import type { SlackEdge } from './slack-app.js';
 import { LiveStream, type StreamChunk, streamedMessageLimit } from './slack-stream.js';
 import type { WindowRules } from './stream-window.js';
@@ -54,6 +54,8 @@ export interface SlackNotifierOptions {
   window: WindowRules;
   /** false: status message and final post only, never stream (a deployment's choice). */
   stream?: boolean;
+  /** The status/stream output budget; shared through the database when several processes run. */
+  budget?: RateBudget;
 }
 
 /** The window when no secret is configured (tests, the playground): patterns only. */
@@ -445,6 +447,7 @@ export function createSlackNotifier(
   const updates = new OutputQueue({
     send: (channel, ts, payload) => (notifier as SlackNotifier).send(channel, ts, payload),
     log,
+    ...(options.budget ? { budget: options.budget } : {}),
   });
   edge.watchRateLimits(updates);
   notifier = new SlackNotifier(edge.client, updates, scrub, log, options, () => edge.teamId());

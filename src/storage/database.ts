@@ -1,42 +1,76 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { migrations } from './migrations.js';
+import type { Logger } from '../log.js';
+import { migrations, migrationText } from './migrations.js';
+import { isConnectionError, PostgresSql } from './postgres-sql.js';
+import type { Sql } from './sql.js';
+import { SqliteSql } from './sqlite-sql.js';
 
-export type Database = BetterSqlite3.Database;
+export type Database = Sql;
 
-/**
- * Opens (and creates) the SQLite file, in WAL mode, and applies pending migrations.
- * One handle per process: better-sqlite3 is synchronous, which is what makes
- * "persist, then ack" cheap enough to do inside the Slack request.
- */
-export function openDatabase(file: string): Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new BetterSqlite3(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
-  return db;
+/** Any id, so that two processes migrating one PostgreSQL at once take turns. */
+const migrationLock = 7_283_001;
+
+export interface OpenOptions {
+  log?: Logger;
+  /** PostgreSQL pool size per process. */
+  poolSize?: number;
+  /** How long to wait for PostgreSQL to accept connections at start. */
+  waitMs?: number;
 }
 
-function migrate(db: Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
-  const applied = new Set(
-    db
-      .prepare('SELECT id FROM schema_migrations')
-      .all()
-      .map((row) => (row as { id: string }).id),
-  );
-  for (const migration of migrations) {
-    if (applied.has(migration.id)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(
+/**
+ * Opens the database and applies pending migrations: a `postgres://` URL opens PostgreSQL,
+ * anything else is a SQLite file (created, WAL mode).
+ */
+export async function openDatabase(location: string, options: OpenOptions = {}): Promise<Database> {
+  if (!/^postgres(ql)?:\/\//.test(location)) {
+    const db = new SqliteSql(location);
+    await migrate(db);
+    return db;
+  }
+  const log = options.log ?? silentLogger();
+  const db = new PostgresSql(location, log, { max: options.poolSize });
+  const deadline = Date.now() + (options.waitMs ?? 60_000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrate(db);
+      return db;
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() > deadline) {
+        await db.close().catch(() => undefined);
+        throw error;
+      }
+      log.warn(
+        { event: 'database-unavailable', attempt, err: { message: (error as Error).message } },
+        'PostgreSQL is not accepting connections yet; waiting',
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
+    }
+  }
+}
+
+async function migrate(db: Database): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (db.dialect === 'postgres') await tx.get('SELECT pg_advisory_xact_lock(?)', migrationLock);
+    await tx.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)',
+    );
+    const applied = new Set(
+      (await tx.all<{ id: string }>('SELECT id FROM schema_migrations')).map((row) => row.id),
+    );
+    for (const migration of migrations) {
+      if (applied.has(migration.id)) continue;
+      await tx.exec(migrationText(migration, db.dialect));
+      await tx.run(
+        'INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)',
         migration.id,
         new Date().toISOString(),
       );
-    })();
-  }
+    }
+  });
+}
+
+function silentLogger(): Logger {
+  const noop = () => undefined;
+  const logger = { warn: noop, info: noop, error: noop, debug: noop, child: () => logger };
+  return logger as unknown as Logger;
 }

@@ -53,6 +53,14 @@ export class RepoMirrors {
     return work;
   }
 
+  /** Fetches now whatever the interval says (a commit another process saw is not here yet). */
+  refresh(repo: RepoSpec): Promise<string> {
+    const running = this.inFlight.get(repo.name);
+    if (running) return running;
+    this.fetchedAt.delete(repo.name);
+    return this.ensureFresh(repo);
+  }
+
   /** The sha the default branch points at in the mirror. */
   async defaultHead(repo: RepoSpec): Promise<string> {
     const ref = `refs/remotes/origin/${repo.defaultBranch}^{commit}`;

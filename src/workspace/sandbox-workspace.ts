@@ -12,6 +12,7 @@ import { describeWorktreeOverCap } from './limit-notes.js';
 import { readConfinedFile, resolveConfinedPath, writeConfinedFile } from './path-confinement.js';
 import type { SandboxMounts } from './sandbox-policy.js';
 import type { SandboxRunner } from './sandbox-runner.js';
+import type { RestoreOutcome } from './thread-state.js';
 import type { CommandResult, RunOptions, Workspace } from './types.js';
 
 /** Called around each command so the manager knows a worktree is busy and when it was last used. */
@@ -47,7 +48,17 @@ export interface ThreadKeeper {
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   /** Host-only scratch space for staging indexes. */
   tmpRoot: string;
+  /** What acquire gave back of the thread's earlier state. */
+  restored: RestoreOutcome;
+  /**
+   * Saves the thread's durable state with this working change (exported against `head`);
+   * absent when no state store is configured. `patchBytes` caps the export.
+   */
+  saveState?: { patchBytes: number; save(head: string, change: ExportedChange): Promise<void> };
 }
+
+/** The working change as the sandbox handed it back, or why it could not be kept. */
+export type ExportedChange = { patch: Buffer } | { omitted: string };
 
 /**
  * The object stores a thread's git reads besides its own, read-only: the mirror's and the
@@ -101,6 +112,7 @@ export class SandboxRuntimeWorkspace implements Workspace {
   readonly branch: string;
   readonly baseCommit: string;
   readonly hostRepo: string;
+  readonly restored: RestoreOutcome;
 
   constructor(
     private readonly paths: ThreadPaths,
@@ -112,6 +124,7 @@ export class SandboxRuntimeWorkspace implements Workspace {
     this.branch = paths.branch;
     this.baseCommit = paths.baseCommit;
     this.hostRepo = paths.hostRepo;
+    this.restored = keeper.restored;
   }
 
   /**
@@ -164,22 +177,11 @@ export class SandboxRuntimeWorkspace implements Workspace {
 
   async stage(policy: ImportPolicy): Promise<StagedChange> {
     const parent = this.keeper.head();
-    const result = await this.keeper.exclusive(() =>
-      this.inSandbox(
-        exportScript,
-        {
-          argv: [parent, ...threadObjectStores(this.paths), this.paths.gitDir],
-          timeoutMs: 300_000,
-        },
-        maxPatchBytes,
-      ),
-    );
+    const result = await this.keeper.exclusive(() => this.exportChange(parent, maxPatchBytes));
     const gitPath = result.exitCode === 3 ? /^shipmate-git-path:(.*)$/m.exec(result.stderr)?.[1] : undefined;
     if (gitPath !== undefined) throw gitPathRefusal(gitPath);
     if (result.exitCode !== 0 || !result.collected) {
-      const detail = [result.limitNote, result.stderr.trim().split('\n').slice(-2).join(' ')]
-        .filter(Boolean)
-        .join(' ');
+      const detail = exportFailure(result);
       throw new WorkspaceError('change-export-failed', `exporting the change failed: ${detail}`, {
         userMessage: `I could not read the change out of the sandbox, so nothing was staged${detail ? ` (${detail.slice(0, 300)})` : ''}. Ask me again.`,
       });
@@ -191,6 +193,27 @@ export class SandboxRuntimeWorkspace implements Workspace {
       tmpRoot: this.keeper.tmpRoot,
       policy,
     });
+  }
+
+  /**
+   * Saves the thread's durable state (head, commits, the uncommitted change as the sandbox
+   * exports it) so that any process can continue it; nothing without a state store. A change
+   * the export refuses or past the size cap is not kept, and the saved state says so.
+   */
+  async checkpoint(): Promise<void> {
+    const saver = this.keeper.saveState;
+    if (!saver) return;
+    const head = this.keeper.head();
+    const change = await this.keeper.exclusive(async (): Promise<ExportedChange> => {
+      const result = await this.exportChange(head, saver.patchBytes).catch((error: unknown) => {
+        if (error instanceof WorkspaceError && error.code === 'collect-too-large') return error;
+        throw error;
+      });
+      if (result instanceof WorkspaceError) return { omitted: `larger than the cap: ${result.message}` };
+      if (result.exitCode === 0 && result.collected) return { patch: result.collected };
+      return { omitted: `the export failed: ${exportFailure(result)}` };
+    });
+    await saver.save(head, change);
   }
 
   async commit(
@@ -219,8 +242,19 @@ export class SandboxRuntimeWorkspace implements Workspace {
     return commit;
   }
 
-  discard(): Promise<void> {
-    return this.keeper.rebuild();
+  /** With a state store, the clean state is saved too: another process must not bring the change back. */
+  async discard(): Promise<void> {
+    await this.keeper.rebuild();
+    await this.checkpoint();
+  }
+
+  /** Only inside `exclusive`: the change since `parent` as a binary patch, collected up to `maxBytes`. */
+  private exportChange(parent: string, maxBytes: number) {
+    return this.inSandbox(
+      exportScript,
+      { argv: [parent, ...threadObjectStores(this.paths), this.paths.gitDir], timeoutMs: 300_000 },
+      maxBytes,
+    );
   }
 
   private async inSandbox(
@@ -245,4 +279,8 @@ export class SandboxRuntimeWorkspace implements Workspace {
       readOnly: threadObjectStores(this.paths),
     };
   }
+}
+
+function exportFailure(result: CommandResult): string {
+  return [result.limitNote, result.stderr.trim().split('\n').slice(-2).join(' ')].filter(Boolean).join(' ');
 }

@@ -1,4 +1,5 @@
 import type { ImportPolicy, StagedChange } from './change-import.js';
+import type { RestoreOutcome } from './thread-state.js';
 
 /**
  * The port the agent works through (declared for src/agent/, implemented here):
@@ -29,6 +30,7 @@ export interface RunOptions {
 }
 
 export type { ChangedFile, ImportPolicy, StagedChange } from './change-import.js';
+export type { RestoreOutcome, StoredThreadState, ThreadState, ThreadStateStore } from './thread-state.js';
 
 export interface Workspace {
   readonly root: string; // absolute worktree path
@@ -54,6 +56,19 @@ export interface Workspace {
   readonly hostRepo: string;
   /** Drops every uncommitted change: the checkout is rebuilt from the thread branch's head. */
   discard(): Promise<void>;
+  /**
+   * Saves the thread's durable state (branch, base, head, commits, the uncommitted change) to
+   * the state store so any process can continue the thread; a no-op without a store. A change
+   * past the size cap (or one the export refuses) is saved as "not kept", with a warning in the
+   * log. Throws when nothing could be saved (store or sandbox unavailable): the previous saved
+   * state then stands.
+   */
+  checkpoint(): Promise<void>;
+  /**
+   * What acquire gave back of the thread's earlier state: 'failed' means there was an earlier
+   * uncommitted change (or commits) that could not be restored, and the user should be told.
+   */
+  readonly restored: RestoreOutcome;
 }
 
 export interface SandboxStatus {

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runHostGit } from './host-git.js';
 import { assertRepoName, RepoMirrors } from './repo-mirror.js';
 import type { SandboxRunner } from './sandbox-runner.js';
-import { SandboxRuntimeWorkspace, threadObjectStores } from './sandbox-workspace.js';
+import { type ExportedChange, SandboxRuntimeWorkspace } from './sandbox-workspace.js';
+import { type Acquired, ThreadContinuity } from './thread-continuity.js';
+import type { RestoreOutcome, ThreadStateStore } from './thread-state.js';
 import type { RepoSpec, Workspace } from './types.js';
+import { buildCheckout, createHostRepo, threadRecord } from './worktree-layout.js';
 import { safeThreadKey, threadBranchName, type WorktreeRecord, WorktreeRecords } from './worktree-records.js';
 
 export interface WorkspaceManagerOptions {
@@ -18,7 +21,16 @@ export interface WorkspaceManagerOptions {
   maxWorktrees?: number;
   clock?: () => number;
   log?: Logger;
+  /** Where each thread's durable state lives, so any process can continue any thread (#14). */
+  state?: ThreadStateStore;
+  /** This process, as the saved state's holder. */
+  processId?: string;
+  /** Largest working change a checkpoint keeps (as a binary patch); past it none is kept. */
+  checkpointPatchBytes?: number;
 }
+
+/** 20 MiB: a working change past this is no change a person reviews; the log says it was dropped. */
+const defaultCheckpointPatchBytes = 20 * 1024 ** 2;
 
 export interface AcquireOptions {
   branchPrefix?: string;
@@ -41,6 +53,7 @@ export class WorkspaceManager {
   private readonly idleTtlMs: number;
   private readonly maxWorktrees: number;
   private readonly clock: () => number;
+  private readonly continuity: ThreadContinuity | undefined;
   private pruning: Promise<number> | undefined;
   private pruneQueued: Promise<number> | undefined;
 
@@ -55,6 +68,16 @@ export class WorkspaceManager {
       clock: this.clock,
       ...(options.log ? { log: options.log } : {}),
     });
+    this.continuity = options.state
+      ? new ThreadContinuity({
+          ...options,
+          store: options.state,
+          mirrors: this.mirrors,
+          records: this.records,
+          removeThreadFiles: (record) => this.removeThreadFiles(record),
+          rebuildNow: (record) => this.rebuildNowFor(record),
+        })
+      : undefined;
   }
 
   async acquire(repo: RepoSpec, threadKey: string, options: AcquireOptions = {}): Promise<Workspace> {
@@ -62,22 +85,39 @@ export class WorkspaceManager {
     const key = safeThreadKey(threadKey);
     const workspace = await this.withLock(`${repo.name}/${key}`, async () => {
       const mirror = await this.mirrors.ensureFresh(repo);
+      const saved = await this.options.state?.load(repo.name, threadKey);
+      const usable = (record: WorktreeRecord | undefined): record is WorktreeRecord =>
+        record !== undefined && isLiveThread(record) && !this.continuity?.movedOnElsewhere(record, saved);
       const existing = await this.records.read(repo.name, key);
       // Locks are always taken in this order (thread, then its sandbox), so a rebuild waiting
       // for nothing but the sandbox lock never waits on an acquire that waits on it.
-      const record =
-        existing && isLiveThread(existing)
-          ? existing
-          : await this.withLock(`sandbox:${repo.name}/${key}`, async () => {
-              // A rebuild may have had the trees out of place a moment ago: look again.
-              const again = await this.records.read(repo.name, key);
-              if (again && isLiveThread(again)) return again;
-              return this.create(repo, mirror, threadKey, key, again, options);
-            });
+      const { record, restored } = usable(existing)
+        ? { record: existing, restored: 'ok' as const }
+        : await this.withLock(`sandbox:${repo.name}/${key}`, async (): Promise<Acquired> => {
+            // A rebuild may have had the trees out of place a moment ago: look again.
+            const again = await this.records.read(repo.name, key);
+            if (usable(again)) return { record: again, restored: 'ok' };
+            if (saved && this.continuity) {
+              const record = {
+                ...threadRecord(
+                  this.options.dataDir,
+                  { repo: repo.name, threadKey, key, lastUsedAt: this.clock() },
+                  saved,
+                ),
+                syncedAt: saved.updatedAt,
+              };
+              const fresh = () => this.create(repo, mirror, threadKey, key, record, options);
+              return this.continuity.restore({ repo, record, stale: again, saved, fresh });
+            }
+            return {
+              record: await this.create(repo, mirror, threadKey, key, again, options),
+              restored: 'fresh',
+            };
+          });
       record.lastUsedAt = this.clock();
       await this.records.write(record);
       this.lastUsed.set(recordId(record), record.lastUsedAt);
-      return this.workspaceFor(record);
+      return this.workspaceFor(record, restored);
     });
     this.pruneInBackground();
     return workspace;
@@ -123,22 +163,14 @@ export class WorkspaceManager {
     stale: WorktreeRecord | undefined,
     options: AcquireOptions,
   ): Promise<WorktreeRecord> {
-    const dataDir = this.options.dataDir;
     const baseCommit = await this.mirrors.defaultHead(repo);
     const branch = threadBranchName(threadKey, options.branchPrefix ?? 'shipmate/', options.slug);
     await this.checkBranchName(branch);
-    const record: WorktreeRecord = {
-      repo: repo.name,
-      threadKey,
-      key,
-      path: join(dataDir, 'worktrees', repo.name, key),
-      gitDir: join(dataDir, 'worktree-git', repo.name, key),
-      hostRepo: join(dataDir, 'thread-repos', repo.name, `${key}.git`),
-      branch,
-      baseCommit,
-      head: baseCommit,
-      lastUsedAt: this.clock(),
-    };
+    const record = threadRecord(
+      this.options.dataDir,
+      { repo: repo.name, threadKey, key, lastUsedAt: this.clock() },
+      { branch, baseCommit, head: baseCommit },
+    );
     // The caller holds the thread's sandbox lock: no command of this thread is running.
     if (stale) await this.removeThreadFiles(stale);
     await this.removeThreadFiles(record);
@@ -159,10 +191,13 @@ export class WorkspaceManager {
   /** Only with the thread's sandbox lock held (rebuild, or a command that ended over the cap). */
   private async rebuildNow(repo: string, key: string): Promise<void> {
     const record = await this.records.read(repo, key);
-    if (!record) return;
+    if (record) await this.rebuildNowFor(record);
+  }
+
+  private async rebuildNowFor(record: WorktreeRecord): Promise<void> {
     await rm(record.path, { recursive: true, force: true });
     await rm(record.gitDir, { recursive: true, force: true });
-    await buildCheckout(record, this.mirrors.mirrorPath(repo));
+    await buildCheckout(record, this.mirrors.mirrorPath(record.repo));
   }
 
   private async removeThreadFiles(record: Pick<WorktreeRecord, 'path' | 'gitDir' | 'hostRepo'>) {
@@ -180,10 +215,11 @@ export class WorkspaceManager {
     this.checkedPrefixes.add(prefix);
   }
 
-  private workspaceFor(record: WorktreeRecord): Workspace {
+  private workspaceFor(record: WorktreeRecord, restored: RestoreOutcome): Workspace {
     const id = recordId(record);
     const mirror = this.mirrors.mirrorPath(record.repo);
     let head = record.head;
+    const continuity = this.continuity;
     const keeper = {
       head: () => head,
       advance: async (next: string) => {
@@ -195,6 +231,15 @@ export class WorkspaceManager {
       rebuildNow: () => this.rebuildNow(record.repo, record.key),
       exclusive: <T>(work: () => Promise<T>) => this.withLock(`sandbox:${id}`, work),
       tmpRoot: join(this.options.dataDir, 'host-tmp'),
+      restored,
+      ...(continuity
+        ? {
+            saveState: {
+              patchBytes: this.options.checkpointPatchBytes ?? defaultCheckpointPatchBytes,
+              save: (at: string, change: ExportedChange) => continuity.save(record, at, change),
+            },
+          }
+        : {}),
     };
     const paths = { ...record, root: record.path, mirror };
     return new SandboxRuntimeWorkspace(paths, this.options.sandbox, keeper, {
@@ -272,34 +317,4 @@ function recordId(record: Pick<WorktreeRecord, 'repo' | 'key'>): string {
 /** A recorded thread is usable when its three directories are there; their content is not trusted. */
 function isLiveThread(record: WorktreeRecord): boolean {
   return existsSync(record.path) && existsSync(record.gitDir) && existsSync(join(record.hostRepo, 'HEAD'));
-}
-
-/** The thread's host-owned bare repository: objects borrowed from the mirror, the branch at its base. */
-async function createHostRepo(record: WorktreeRecord, mirror: string): Promise<void> {
-  await mkdir(dirname(record.hostRepo), { recursive: true });
-  await runHostGit(['init', '--quiet', '--bare', '--template=', record.hostRepo]);
-  await mkdir(join(record.hostRepo, 'objects', 'info'), { recursive: true });
-  await writeFile(join(record.hostRepo, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-  await runHostGit(['--git-dir', record.hostRepo, 'update-ref', `refs/heads/${record.branch}`, record.head]);
-}
-
-/**
- * Lays out a fresh checkout and the sandbox's own git dir at the recorded head. The host
- * writes both while they are new and empty; from then on only the sandbox does, and the host
- * never runs git in them again (a rebuild deletes them first).
- */
-async function buildCheckout(record: WorktreeRecord, mirror: string): Promise<void> {
-  await mkdir(dirname(record.path), { recursive: true });
-  await mkdir(dirname(record.gitDir), { recursive: true });
-  await runHostGit(['init', '--quiet', '--template=', `--separate-git-dir=${record.gitDir}`, record.path]);
-  await mkdir(join(record.gitDir, 'objects', 'info'), { recursive: true });
-  await writeFile(
-    join(record.gitDir, 'objects', 'info', 'alternates'),
-    `${threadObjectStores({ mirror, hostRepo: record.hostRepo }).join('\n')}\n`,
-  );
-  const git = ['--git-dir', record.gitDir, '--work-tree', record.path];
-  await runHostGit([...git, 'symbolic-ref', 'HEAD', `refs/heads/${record.branch}`]);
-  await runHostGit([...git, 'update-ref', `refs/heads/${record.branch}`, record.head]);
-  // checkout.workers=0: parallel checkout, one worker per core.
-  await runHostGit(['-c', 'checkout.workers=0', ...git, 'read-tree', '--reset', '-u', record.head]);
 }

@@ -20,6 +20,11 @@ export interface WorktreeRecord {
   /** The thread branch's head as the host committed it (baseCommit until the first commit). */
   head: string;
   lastUsedAt: number;
+  /**
+   * The `updatedAt` of the thread's saved state this worktree last matched (saved from it, or
+   * rebuilt from it). A saved state newer than this was written elsewhere: the worktree is stale.
+   */
+  syncedAt?: number;
 }
 
 const recordSchema = z.object({
@@ -33,6 +38,7 @@ const recordSchema = z.object({
   baseCommit: z.string(),
   head: z.string(),
   lastUsedAt: z.number(),
+  syncedAt: z.number().optional(),
 });
 
 /** One small JSON file per worktree under `<dataDir>/worktree-records/<repo>/<key>.json`. */

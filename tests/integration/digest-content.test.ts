@@ -1,15 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Config, RepoConfig } from '../../src/config.js';
 import { createDigestsRoom } from '../../src/digests/create-digests-room.js';
 import type { ChannelMessage, DigestPullRequests, PullRequestState } from '../../src/digests/ports.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
 import type { JobContext } from '../../src/jobs/ports.js';
 import { createLogger } from '../../src/log.js';
-import { type Database, openDatabase } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
 import { RepoMirrors } from '../../src/workspace/repo-mirror.js';
+import { describeBackends } from '../support/backends.js';
 import { createRepo, type TestRepo } from '../support/git-fixtures.js';
 
 const log = createLogger({ level: 'silent' });
@@ -19,7 +20,7 @@ const base = 1_700_000_000_000;
 const ana = { name: 'Ana Lima', email: 'ana@example.test' };
 const ben = { name: 'Ben Okafor', email: 'ben@example.test' };
 
-describe('what a digest says', () => {
+describeBackends('what a digest says', (open) => {
   let dir: string;
   let db: Database;
   let repo: TestRepo;
@@ -32,7 +33,7 @@ describe('what a digest says', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'shipmate-digest-content-'));
-    db = openDatabase(join(dir, 'shipmate.db'));
+    db = await open();
     now = base;
     posts = [];
     history = [];
@@ -54,7 +55,7 @@ describe('what a digest says', () => {
   });
 
   afterEach(async () => {
-    db.close();
+    // The database is closed with the others after the file (describeBackends).
     await repo.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -98,7 +99,7 @@ describe('what a digest says', () => {
   }
 
   async function digestNow(digests: ReturnType<typeof room>): Promise<string> {
-    const job = queue.enqueue({
+    const job = await queue.enqueue({
       kind: 'command',
       channel,
       threadTs: '9.1',
@@ -115,7 +116,7 @@ describe('what a digest says', () => {
     return (await digests.commands.digest({ name: 'digest', args: 'now' }, context)).reply?.markdown ?? '';
   }
 
-  function recordJob(input: {
+  async function recordJob(input: {
     text: string;
     threadTs: string;
     mode?: 'question' | 'change' | 'plan';
@@ -125,35 +126,35 @@ describe('what a digest says', () => {
     const where = { channel, threadTs: input.threadTs, messageTs: input.threadTs, userId: 'U0ASKER' };
     const job =
       input.kind === 'command'
-        ? queue.enqueue({
+        ? await queue.enqueue({
             kind: 'command',
             ...where,
             payload: { text: input.text, command: { name: 'help' } },
           })
-        : queue.enqueue({ kind: 'agent', ...where, payload: { text: input.text } });
-    queue.claimNext('worker', 60_000);
+        : await queue.enqueue({ kind: 'agent', ...where, payload: { text: input.text } });
+    await queue.claimNext('worker', 60_000);
     const usage = { repo: 'shop', steps: 2, promptTokens: 10, completionTokens: 5, cost: null };
     if (input.fail)
-      queue.fail(job.id, {
+      await queue.fail(job.id, {
         code: 'model-unavailable',
         message: 'ran out of time in /srv/internal',
         referenceId: 'K2J9QZ',
       });
-    else if (job.kind === 'command') queue.complete(job);
+    else if (job.kind === 'command') await queue.complete(job);
     else if (input.mode === 'plan')
-      queue.complete(job, { mode: 'plan', plan: '1. Split the module', planFor: input.text, ...usage });
-    else queue.complete(job, { mode: input.mode ?? 'question', ...usage });
+      await queue.complete(job, { mode: 'plan', plan: '1. Split the module', planFor: input.text, ...usage });
+    else await queue.complete(job, { mode: input.mode ?? 'question', ...usage });
   }
 
   it('lists answered questions, pull requests, scripts, commits and failed jobs, with links', async () => {
     now = base + 30_000;
     // Job text is stored as src/slack/ reads it: Slack's `<!channel>` arrives as plain "@channel".
-    recordJob({ text: 'Why is tax rounded @channel?', threadTs: '1700000030.000100' });
-    recordJob({ text: 'and for VAT?', threadTs: '1700000030.000100' });
-    recordJob({ text: 'where do receipts get printed', threadTs: '1700000031.000200' });
-    recordJob({ text: 'fix the receipt typo', threadTs: '1700000032.000300', mode: 'change' });
-    recordJob({ text: 'run the whole test suite please', threadTs: '1700000033.000400', fail: true });
-    recordJob({ text: 'scripts', threadTs: '1700000034.000500', kind: 'command' });
+    await recordJob({ text: 'Why is tax rounded @channel?', threadTs: '1700000030.000100' });
+    await recordJob({ text: 'and for VAT?', threadTs: '1700000030.000100' });
+    await recordJob({ text: 'where do receipts get printed', threadTs: '1700000031.000200' });
+    await recordJob({ text: 'fix the receipt typo', threadTs: '1700000032.000300', mode: 'change' });
+    await recordJob({ text: 'run the whole test suite please', threadTs: '1700000033.000400', fail: true });
+    await recordJob({ text: 'scripts', threadTs: '1700000034.000500', kind: 'command' });
     history.push(
       message('1700000040.000100', 'person', 'Ana', 'Shall we ship VAT on Friday?'),
       message('1700000041.000100', 'bot', 'CI', 'Build #41 passed'),
@@ -214,8 +215,8 @@ describe('what a digest says', () => {
 
   it('does not count a plan that waits for "go" as an answered question', async () => {
     now = base + 30_000;
-    recordJob({ text: 'where is tax rounded', threadTs: '1700000030.000100' });
-    recordJob({
+    await recordJob({ text: 'where is tax rounded', threadTs: '1700000030.000100' });
+    await recordJob({
       text: 'refactor every endpoint to the new client',
       threadTs: '1700000031.000200',
       mode: 'plan',

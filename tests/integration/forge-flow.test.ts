@@ -92,11 +92,11 @@ beforeAll(async () => {
     SHIPMATE_DATA_DIR: dataDir,
   });
   repo = { ...config.repos[0]!, defaultBranch: 'main' };
-  room = buildRoom();
+  room = await buildRoom();
 });
 
 afterAll(async () => {
-  db?.close();
+  await db?.close();
   await sandbox?.close();
   await github?.stop();
   await Promise.all([origin?.cleanup(), remote?.cleanup(), rm(dataDir, { recursive: true, force: true })]);
@@ -108,9 +108,9 @@ afterEach(() => {
 });
 
 /** A room as main.ts builds it: a fresh manager and database handle each time (a restart). */
-function buildRoom(options: { model?: ModelClient } = {}) {
-  db?.close();
-  db = openDatabase(join(dataDir, 'shipmate.db'));
+async function buildRoom(options: { model?: ModelClient } = {}) {
+  await db?.close();
+  db = await openDatabase(join(dataDir, 'shipmate.db'));
   const manager = new WorkspaceManager({ dataDir: join(dataDir, 'work'), sandbox });
   workspaces = {
     acquire: (target, key, slug) =>
@@ -200,7 +200,7 @@ describe('a small fix becomes a pull request', () => {
     expect(actionIds(reply)).toEqual(['pr_open', 'pr_discard']);
     expect(reply.actions!.every((action) => action.value === jobId)).toBe(true);
 
-    room = buildRoom(); // the click comes after a restart
+    room = await buildRoom(); // the click comes after a restart
     const text = await click('pr_open', jobId);
     expect(text).toMatch(/^Opened draft pull request #1: https:\/\/github\.example\/acme\/shop\/pull\/1/);
     const pull = github.pulls[0]!;
@@ -358,7 +358,7 @@ describe('checks, review and provider failures', () => {
       profile: resolveProfile('m', undefined),
       maxRetries: 0,
     });
-    room = buildRoom({ model: down });
+    room = await buildRoom({ model: down });
     try {
       const { reply } = await change({
         request: 'stub the thing',
@@ -367,7 +367,7 @@ describe('checks, review and provider failures', () => {
       });
       expect(reply.markdown).toMatch(/leaves a "TODO: implement" stub/);
     } finally {
-      room = buildRoom();
+      room = await buildRoom();
     }
   });
 

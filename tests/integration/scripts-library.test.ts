@@ -17,6 +17,7 @@ import { type Database, openDatabase } from '../../src/storage/database.js';
 import { SandboxRunner } from '../../src/workspace/sandbox-runner.js';
 import type { Workspace } from '../../src/workspace/types.js';
 import { WorkspaceManager } from '../../src/workspace/worktree-manager.js';
+import { describeBackends } from '../support/backends.js';
 import { createRepo, type TestRepo } from '../support/git-fixtures.js';
 
 const CHANNEL = 'C0SCRIPTS';
@@ -90,8 +91,9 @@ const limits = {
   modelIdleSeconds: 120,
 };
 
-async function newBed(writers: string[] = []): Promise<Bed> {
-  const db = openDatabase(join(await mkdtemp(join(dataDir, 'db-')), 'shipmate.db'));
+/** A scripts room on `db` (a fresh SQLite file unless given). */
+async function newBed(writers: string[] = [], given?: Database): Promise<Bed> {
+  const db = given ?? (await sqliteDatabase());
   const replies: Bed['replies'] = [];
   const room = createScriptsRoom({
     config: {
@@ -118,7 +120,7 @@ async function newBed(writers: string[] = []): Promise<Bed> {
     async command(text, userId, threadTs = '1700000000.000100') {
       const command = parseCommandWord(text);
       if (!command) throw new Error(`"${text}" is not a command word`);
-      const job = queue.enqueue({
+      const job = await queue.enqueue({
         kind: 'command',
         channel: CHANNEL,
         threadTs,
@@ -160,6 +162,10 @@ async function callTool(bed: Bed, name: string, userId: string, input: unknown):
   return tool.run(tool.schema.parse(input), context);
 }
 
+async function sqliteDatabase(): Promise<Database> {
+  return openDatabase(join(await mkdtemp(join(dataDir, 'db-')), 'shipmate.db'));
+}
+
 const countJs = {
   name: 'count-js',
   description: 'Counts JavaScript files under a directory',
@@ -168,7 +174,7 @@ const countJs = {
   parameters: [{ name: 'dir', description: 'Directory to scan', default: 'src' }],
 };
 
-describe('team scripts', () => {
+describe('team scripts run in the sandbox', () => {
   it('saves a script through the tool and another user runs it by name without a model', async () => {
     const bed = await newBed();
     const saved = await callTool(bed, 'save_script', ALICE, countJs);
@@ -188,7 +194,7 @@ describe('team scripts', () => {
 
     const viaTool = await callTool(bed, 'run_script', BOB, { name: 'count-js', parameters: { DIR: 'lib' } });
     expect(viaTool).toMatch(/^count-js finished \(exit 0\) in .*\nstdout:\ndir=lib\n1/s);
-    const script = bed.room.store.find('count-js', 'shop');
+    const script = await bed.room.store.find('count-js', 'shop');
     expect(script).toMatchObject({ author: ALICE, runCount: 3, lastExitStatus: 0 });
     expect(script?.sourcePermalink).toContain(`/archives/${CHANNEL}/`);
   });
@@ -220,151 +226,9 @@ describe('team scripts', () => {
     expect(missing.reply?.markdown).toContain('Usage: `run greet who=<who>`');
     const unknown = await bed.command('run greet who=ana colour=red', BOB);
     expect(unknown.reply?.markdown).toMatch(/no parameter `colour`/);
-    expect(bed.room.store.find('greet', 'shop')?.runCount).toBe(0);
+    expect((await bed.room.store.find('greet', 'shop'))?.runCount).toBe(0);
     const ran = await bed.command('run greet who="Ana Lima"', BOB);
     expect(ran.reply?.markdown).toContain('hello Ana Lima');
-  });
-
-  it('finds a script by a word of its description and lists it with author and runs', async () => {
-    const bed = await newBed();
-    await callTool(bed, 'save_script', ALICE, countJs);
-    await callTool(bed, 'save_script', ALICE, {
-      name: 'signups-by-plan',
-      description: 'Counts signups by plan from the fixtures',
-      interpreter: 'sh',
-      body: 'tail -n +2 fixtures/signups.csv | sort | uniq -c\n',
-    });
-    const found = await bed.command('scripts javascript', BOB);
-    expect(found.reply?.markdown).toContain('**count-js**');
-    expect(found.reply?.markdown).not.toContain('signups-by-plan');
-    const hostile = await bed.command('scripts signups" OR name:* NEAR(', BOB);
-    expect(hostile.reply?.markdown).toContain('signups-by-plan');
-
-    await bed.command('run signups-by-plan', BOB);
-    const listed = await bed.command('scripts', BOB);
-    expect(listed.reply?.markdown).toMatch(
-      /\*\*signups-by-plan\*\*: Counts signups by plan.* · by Alice · 1 run · last succeeded/,
-    );
-    expect(listed.reply?.markdown).toMatch(/\*\*count-js\*\*.* · 0 runs/);
-
-    const searched = await callTool(bed, 'search_scripts', BOB, { query: 'signups' });
-    expect(searched).toContain('signups-by-plan (sh; 1 runs)');
-    const context = bed.room.tools.context?.({
-      repo: 'shop',
-      request: 'how many signups per plan are in the fixtures?',
-    });
-    expect(context?.join('\n')).toContain(
-      'signups-by-plan — Counts signups by plan from the fixtures (run_script)',
-    );
-  });
-
-  it('keeps the old body in the history after an update, and refuses a clash without update', async () => {
-    const bed = await newBed();
-    await callTool(bed, 'save_script', ALICE, countJs);
-    const clash = await callTool(bed, 'save_script', BOB, { ...countJs, body: 'echo replaced\n' });
-    expect(clash).toMatch(/already exists.*update: true/s);
-    expect(bed.room.store.find('count-js', 'shop')?.body).toBe(countJs.body);
-
-    const updated = await callTool(bed, 'save_script', BOB, {
-      ...countJs,
-      body: 'echo replaced\n',
-      update: true,
-    });
-    expect(updated).toMatch(/Updated \(now version 2/);
-    const shown = await bed.command('script count-js', CAROL);
-    expect(shown.reply?.markdown).toContain('echo replaced');
-    expect(shown.reply?.markdown).toMatch(/- v2 \(current\): Bob/);
-    expect(shown.reply?.markdown).toMatch(/- v1: Alice/);
-    const script = bed.room.store.find('count-js', 'shop');
-    expect(bed.room.store.versions(script!.id)[0]?.body).toBe(countJs.body);
-  });
-
-  it('does not let a non-writer save when writers are set', async () => {
-    const bed = await newBed([ALICE]);
-    const refused = await callTool(bed, 'save_script', BOB, countJs);
-    expect(refused).toMatch(/Not saved\. Saving team scripts is limited to the writers/);
-    expect(bed.room.store.find('count-js', 'shop')).toBeUndefined();
-    expect(await callTool(bed, 'save_script', ALICE, countJs)).toMatch(/Saved/);
-  });
-
-  it('lets only the author or a writer delete a script', async () => {
-    const bed = await newBed([CAROL]);
-    // Alice saved it before writers were set; she is not a writer now but is still its author.
-    bed.room.store.insert(
-      {
-        name: 'alices',
-        scope: 'shop',
-        description: 'Alice’s script',
-        interpreter: 'sh',
-        body: 'echo hi\n',
-        parameters: [],
-      },
-      ALICE,
-      undefined,
-    );
-    const byBob = await bed.command('delete script alices', BOB);
-    expect(byBob.reply?.markdown).toMatch(/Only Alice .* or a writer can delete it/);
-    expect(bed.room.store.find('alices', 'shop')).toBeDefined();
-    const byAuthor = await bed.command('delete script alices', ALICE);
-    expect(byAuthor.reply?.markdown).toMatch(/Deleted `alices`/);
-    expect(bed.room.store.find('alices', 'shop')).toBeUndefined();
-
-    bed.room.store.insert(
-      {
-        name: 'bobs',
-        scope: 'shop',
-        description: 'Bob’s script',
-        interpreter: 'sh',
-        body: 'echo hi\n',
-        parameters: [],
-      },
-      BOB,
-      undefined,
-    );
-    expect((await bed.command('delete script bobs', CAROL)).reply?.markdown).toMatch(/Deleted `bobs`/);
-    expect(bed.room.store.changesBetween(0, Date.now() + 1).map((change) => change.change)).toEqual([
-      'added',
-      'deleted',
-      'added',
-      'deleted',
-    ]);
-  });
-
-  it('exports to .shipmate/scripts and imports back with nothing changed', async () => {
-    const bed = await newBed();
-    await callTool(bed, 'save_script', ALICE, countJs);
-    await callTool(bed, 'save_script', ALICE, {
-      name: 'greet',
-      description: 'Says hello',
-      interpreter: 'node',
-      body: 'console.log("hello " + process.env.PARAM_WHO);\n',
-      parameters: [{ name: 'who', description: 'Who to greet' }],
-    });
-    const workspace = await bed.workspace('1700000000.000500');
-    const paths = await exportScripts(bed.room.store, workspace, { repo: 'shop' });
-    expect(paths.sort()).toEqual(['.shipmate/scripts/count-js.bash', '.shipmate/scripts/greet.js']);
-    const file = await workspace.readFile('.shipmate/scripts/count-js.bash');
-    expect(file).toContain('# shipmate: description: Counts JavaScript files under a directory');
-    expect(file).toContain('# shipmate: param dir: Directory to scan (default: src)');
-
-    const fresh = await newBed();
-    const first = await importScripts(fresh.room.store, workspace, CAROL, { repo: 'shop' });
-    expect(first).toEqual({ added: ['count-js', 'greet'], updated: [], unchanged: [], skipped: [] });
-    expect(fresh.room.store.find('greet', 'shop')).toMatchObject({
-      interpreter: 'node',
-      body: bed.room.store.find('greet', 'shop')?.body,
-      parameters: [{ name: 'who', description: 'Who to greet' }],
-    });
-    const second = await importScripts(fresh.room.store, workspace, CAROL, { repo: 'shop' });
-    expect(second).toEqual({ added: [], updated: [], unchanged: ['count-js', 'greet'], skipped: [] });
-
-    await workspace.writeFile(
-      '.shipmate/scripts/greet.js',
-      `#!/usr/bin/env node\n// shipmate: description: Says hi\n// shipmate: param who: Who to greet\nconsole.log('hi');\n`,
-    );
-    const viaCommand = await fresh.command('scripts import', CAROL, '1700000000.000500');
-    expect(viaCommand.reply?.markdown).toContain('Updated: `greet`');
-    expect(viaCommand.reply?.markdown).toContain('Unchanged: `count-js`');
   });
 
   it('proposes a script as a pull request through the forge, or says a forge is needed', async () => {
@@ -374,7 +238,7 @@ describe('team scripts', () => {
     expect(without.reply?.markdown).toMatch(/needs a forge/);
 
     const proposed: unknown[] = [];
-    const db = openDatabase(join(await mkdtemp(join(dataDir, 'db-')), 'shipmate.db'));
+    const db = await sqliteDatabase();
     const room = createScriptsRoom({
       config: { access: { writers: [] }, repos: [repo], limits: { ...limits } },
       db,
@@ -390,8 +254,8 @@ describe('team scripts', () => {
         },
       },
     });
-    room.store.insert({ ...countJs, scope: 'shop', interpreter: 'bash' }, ALICE, undefined);
-    const job = bed.queue.enqueue({
+    await room.store.insert({ ...countJs, scope: 'shop', interpreter: 'bash' }, ALICE, undefined);
+    const job = await bed.queue.enqueue({
       kind: 'command',
       channel: CHANNEL,
       threadTs: '1.2',
@@ -435,5 +299,149 @@ describe('team scripts', () => {
         expect(schema.description, `${tool.name}.${field}`).toBeTruthy();
       }
     }
+  });
+});
+
+describeBackends('the team script library', (open) => {
+  it('finds a script by a word of its description and lists it with author and runs', async () => {
+    const bed = await newBed([], await open());
+    await callTool(bed, 'save_script', ALICE, countJs);
+    await callTool(bed, 'save_script', ALICE, {
+      name: 'signups-by-plan',
+      description: 'Counts signups by plan from the fixtures',
+      interpreter: 'sh',
+      body: 'tail -n +2 fixtures/signups.csv | sort | uniq -c\n',
+    });
+    const found = await bed.command('scripts javascript', BOB);
+    expect(found.reply?.markdown).toContain('**count-js**');
+    expect(found.reply?.markdown).not.toContain('signups-by-plan');
+    const hostile = await bed.command('scripts signups" OR name:* NEAR(', BOB);
+    expect(hostile.reply?.markdown).toContain('signups-by-plan');
+
+    await bed.command('run signups-by-plan', BOB);
+    const listed = await bed.command('scripts', BOB);
+    expect(listed.reply?.markdown).toMatch(
+      /\*\*signups-by-plan\*\*: Counts signups by plan.* · by Alice · 1 run · last succeeded/,
+    );
+    expect(listed.reply?.markdown).toMatch(/\*\*count-js\*\*.* · 0 runs/);
+
+    const searched = await callTool(bed, 'search_scripts', BOB, { query: 'signups' });
+    expect(searched).toContain('signups-by-plan (sh; 1 runs)');
+    const context = await bed.room.tools.context?.({
+      repo: 'shop',
+      request: 'how many signups per plan are in the fixtures?',
+    });
+    expect(context?.join('\n')).toContain(
+      'signups-by-plan — Counts signups by plan from the fixtures (run_script)',
+    );
+  });
+
+  it('keeps the old body in the history after an update, and refuses a clash without update', async () => {
+    const bed = await newBed([], await open());
+    await callTool(bed, 'save_script', ALICE, countJs);
+    const clash = await callTool(bed, 'save_script', BOB, { ...countJs, body: 'echo replaced\n' });
+    expect(clash).toMatch(/already exists.*update: true/s);
+    expect((await bed.room.store.find('count-js', 'shop'))?.body).toBe(countJs.body);
+
+    const updated = await callTool(bed, 'save_script', BOB, {
+      ...countJs,
+      body: 'echo replaced\n',
+      update: true,
+    });
+    expect(updated).toMatch(/Updated \(now version 2/);
+    const shown = await bed.command('script count-js', CAROL);
+    expect(shown.reply?.markdown).toContain('echo replaced');
+    expect(shown.reply?.markdown).toMatch(/- v2 \(current\): Bob/);
+    expect(shown.reply?.markdown).toMatch(/- v1: Alice/);
+    const script = await bed.room.store.find('count-js', 'shop');
+    expect((await bed.room.store.versions(script!.id))[0]?.body).toBe(countJs.body);
+  });
+
+  it('does not let a non-writer save when writers are set', async () => {
+    const bed = await newBed([ALICE], await open());
+    const refused = await callTool(bed, 'save_script', BOB, countJs);
+    expect(refused).toMatch(/Not saved\. Saving team scripts is limited to the writers/);
+    expect(await bed.room.store.find('count-js', 'shop')).toBeUndefined();
+    expect(await callTool(bed, 'save_script', ALICE, countJs)).toMatch(/Saved/);
+  });
+
+  it('lets only the author or a writer delete a script', async () => {
+    const bed = await newBed([CAROL], await open());
+    // Alice saved it before writers were set; she is not a writer now but is still its author.
+    await bed.room.store.insert(
+      {
+        name: 'alices',
+        scope: 'shop',
+        description: 'Alice’s script',
+        interpreter: 'sh',
+        body: 'echo hi\n',
+        parameters: [],
+      },
+      ALICE,
+      undefined,
+    );
+    const byBob = await bed.command('delete script alices', BOB);
+    expect(byBob.reply?.markdown).toMatch(/Only Alice .* or a writer can delete it/);
+    expect(await bed.room.store.find('alices', 'shop')).toBeDefined();
+    const byAuthor = await bed.command('delete script alices', ALICE);
+    expect(byAuthor.reply?.markdown).toMatch(/Deleted `alices`/);
+    expect(await bed.room.store.find('alices', 'shop')).toBeUndefined();
+
+    await bed.room.store.insert(
+      {
+        name: 'bobs',
+        scope: 'shop',
+        description: 'Bob’s script',
+        interpreter: 'sh',
+        body: 'echo hi\n',
+        parameters: [],
+      },
+      BOB,
+      undefined,
+    );
+    expect((await bed.command('delete script bobs', CAROL)).reply?.markdown).toMatch(/Deleted `bobs`/);
+    expect((await bed.room.store.changesBetween(0, Date.now() + 1)).map((change) => change.change)).toEqual([
+      'added',
+      'deleted',
+      'added',
+      'deleted',
+    ]);
+  });
+
+  it('exports to .shipmate/scripts and imports back with nothing changed', async () => {
+    const bed = await newBed([], await open());
+    await callTool(bed, 'save_script', ALICE, countJs);
+    await callTool(bed, 'save_script', ALICE, {
+      name: 'greet',
+      description: 'Says hello',
+      interpreter: 'node',
+      body: 'console.log("hello " + process.env.PARAM_WHO);\n',
+      parameters: [{ name: 'who', description: 'Who to greet' }],
+    });
+    const workspace = await bed.workspace('1700000000.000500');
+    const paths = await exportScripts(bed.room.store, workspace, { repo: 'shop' });
+    expect(paths.sort()).toEqual(['.shipmate/scripts/count-js.bash', '.shipmate/scripts/greet.js']);
+    const file = await workspace.readFile('.shipmate/scripts/count-js.bash');
+    expect(file).toContain('# shipmate: description: Counts JavaScript files under a directory');
+    expect(file).toContain('# shipmate: param dir: Directory to scan (default: src)');
+
+    const fresh = await newBed([], await open());
+    const first = await importScripts(fresh.room.store, workspace, CAROL, { repo: 'shop' });
+    expect(first).toEqual({ added: ['count-js', 'greet'], updated: [], unchanged: [], skipped: [] });
+    expect(await fresh.room.store.find('greet', 'shop')).toMatchObject({
+      interpreter: 'node',
+      body: (await bed.room.store.find('greet', 'shop'))?.body,
+      parameters: [{ name: 'who', description: 'Who to greet' }],
+    });
+    const second = await importScripts(fresh.room.store, workspace, CAROL, { repo: 'shop' });
+    expect(second).toEqual({ added: [], updated: [], unchanged: ['count-js', 'greet'], skipped: [] });
+
+    await workspace.writeFile(
+      '.shipmate/scripts/greet.js',
+      `#!/usr/bin/env node\n// shipmate: description: Says hi\n// shipmate: param who: Who to greet\nconsole.log('hi');\n`,
+    );
+    const viaCommand = await fresh.command('scripts import', CAROL, '1700000000.000500');
+    expect(viaCommand.reply?.markdown).toContain('Updated: `greet`');
+    expect(viaCommand.reply?.markdown).toContain('Unchanged: `count-js`');
   });
 });

@@ -1,26 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { RepoConfig } from '../../src/config.js';
 import type { IncomingAction } from '../../src/handlers/types.js';
 import type { ModalForm, Reply, ThreadHistory } from '../../src/jobs/ports.js';
 import { createLogger } from '../../src/log.js';
 import { createScriptsRoom, type ScriptsRoom } from '../../src/scripts/create-scripts-room.js';
-import { openDatabase } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
+import { describeBackends } from '../support/backends.js';
 
 const CHANNEL = 'C0SCRIPTS';
 const THREAD = '1700000000.000100';
 const ALICE = 'U0ALICE';
 const BOB = 'U0BOB';
-
-let dataDir: string;
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'shipmate-save-button-'));
-});
-afterAll(async () => {
-  await rm(dataDir, { recursive: true, force: true });
-});
 
 const repo: RepoConfig & { defaultBranch: string } = {
   name: 'shop',
@@ -39,10 +29,9 @@ const history: ThreadHistory = {
   permalink: async (channel, ts) => `https://example.slack.com/archives/${channel}/p${ts.replace('.', '')}`,
 };
 
-async function newRoom(options: { writers?: string[]; modals?: boolean } = {}) {
+async function newRoom(db: Database, options: { writers?: string[]; modals?: boolean } = {}) {
   const forms: Array<{ triggerId: string; form: ModalForm }> = [];
   const replies: Reply[] = [];
-  const db = openDatabase(join(await mkdtemp(join(dataDir, 'db-')), 'shipmate.db'));
   const room: ScriptsRoom = createScriptsRoom({
     config: {
       access: { writers: options.writers ?? [] },
@@ -94,14 +83,20 @@ function values(form: ModalForm, changes: Record<string, string> = {}): Record<s
   return { ...Object.fromEntries(form.fields.map((field) => [field.id, field.initial])), ...changes };
 }
 
-describe('Save as team script button', () => {
+describeBackends('Save as team script button', (open) => {
   it('offers the button after a script-like command, opens an editable form and saves what was submitted', async () => {
-    const { room, forms, replies } = await newRoom();
-    const action = room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }], {
-      request: 'Count signups by plan from the fixtures.',
-    });
+    const { room, forms, replies } = await newRoom(await open());
+    const action = await room.proposeScriptAction(
+      'job-1',
+      [{ name: 'shell', input: { command: pythonCommand } }],
+      {
+        request: 'Count signups by plan from the fixtures.',
+      },
+    );
     expect(action).toEqual({ actionId: 'script_save_open', label: 'Save as team script', value: 'job-1' });
-    expect(room.proposeScriptAction('job-2', [{ name: 'shell', input: { command: 'ls' } }])).toBeUndefined();
+    expect(
+      await room.proposeScriptAction('job-2', [{ name: 'shell', input: { command: 'ls' } }]),
+    ).toBeUndefined();
 
     await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     expect(forms).toHaveLength(1);
@@ -123,7 +118,7 @@ describe('Save as team script button', () => {
     });
     expect(replies.at(-1)?.markdown).toMatch(/^Saved team script `signups`/);
     expect(replies.at(-1)?.markdown).toContain('`run signups [plan=all]`');
-    expect(room.store.find('signups', 'shop')).toMatchObject({
+    expect(await room.store.find('signups', 'shop')).toMatchObject({
       author: ALICE,
       interpreter: 'python3',
       parameters: [{ name: 'plan', description: 'Plan to count', default: 'all' }],
@@ -132,8 +127,8 @@ describe('Save as team script button', () => {
   });
 
   it('asks before replacing a script of the same name, and updates on the Update button', async () => {
-    const { room, forms, replies } = await newRoom();
-    room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
+    const { room, forms, replies } = await newRoom(await open());
+    await room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
     await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     const form = forms[0]!.form;
     await room.views.script_save({
@@ -143,7 +138,7 @@ describe('Save as team script button', () => {
       values: values(form, { name: 'signups' }),
     });
 
-    room.proposeScriptAction('job-3', [
+    await room.proposeScriptAction('job-3', [
       { name: 'shell', input: { command: 'for p in pro free; do\n  echo $p\ndone' } },
     ]);
     await room.actions.script_save_open(click('script_save_open', 'job-3', BOB));
@@ -156,7 +151,7 @@ describe('Save as team script button', () => {
     });
     const ask = replies.at(-1)!;
     expect(ask.markdown).toMatch(/already exists .*saved by Alice, version 1\)\. Replace it/);
-    expect(room.store.find('signups', 'shop')?.interpreter).toBe('python3');
+    expect((await room.store.find('signups', 'shop'))?.interpreter).toBe('python3');
     const update = ask.actions?.[0];
     expect(update).toMatchObject({ actionId: 'script_update_confirm', label: 'Update signups' });
 
@@ -164,9 +159,9 @@ describe('Save as team script button', () => {
     expect(replies.at(-1)?.markdown).toMatch(
       /^Updated \(version 2; earlier versions kept\) team script `signups`/,
     );
-    const script = room.store.find('signups', 'shop')!;
+    const script = (await room.store.find('signups', 'shop'))!;
     expect(script).toMatchObject({ interpreter: 'bash', updatedBy: BOB, version: 2 });
-    expect(room.store.versions(script.id)[0]).toMatchObject({
+    expect((await room.store.versions(script.id))[0]).toMatchObject({
       version: 1,
       interpreter: 'python3',
       savedBy: ALICE,
@@ -177,8 +172,8 @@ describe('Save as team script button', () => {
   });
 
   it('re-checks the writer list on click and on submit', async () => {
-    const { room, forms, replies } = await newRoom({ writers: [ALICE] });
-    room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
+    const { room, forms, replies } = await newRoom(await open(), { writers: [ALICE] });
+    await room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
     await room.actions.script_save_open(click('script_save_open', 'job-1', BOB));
     expect(forms).toHaveLength(0);
     expect(replies.at(-1)?.markdown).toMatch(/limited to the writers/);
@@ -192,12 +187,12 @@ describe('Save as team script button', () => {
       values: values(form),
     });
     expect(replies.at(-1)?.markdown).toMatch(/limited to the writers/);
-    expect(room.store.list('shop')).toEqual([]);
+    expect(await room.store.list('shop')).toEqual([]);
   });
 
   it('reports problems in the form and keeps the edits for the next click', async () => {
-    const { room, forms, replies } = await newRoom();
-    room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
+    const { room, forms, replies } = await newRoom(await open());
+    await room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
     await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     const form = forms[0]!.form;
     await room.views.script_save({
@@ -220,8 +215,8 @@ describe('Save as team script button', () => {
   });
 
   it('explains how to save by asking when no form can be opened', async () => {
-    const { room, replies } = await newRoom({ modals: false });
-    room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
+    const { room, replies } = await newRoom(await open(), { modals: false });
+    await room.proposeScriptAction('job-1', [{ name: 'shell', input: { command: pythonCommand } }]);
     await room.actions.script_save_open(click('script_save_open', 'job-1', ALICE));
     expect(replies.at(-1)?.markdown).toMatch(/save that as a script called/);
   });

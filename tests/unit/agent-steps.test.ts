@@ -114,14 +114,14 @@ describe('resolveRequest', () => {
         limits: { ...limits, channelDailyTokens: overrides.configBudget },
       },
       threads: {
-        get: (channel, threadTs) =>
+        get: async (channel, threadTs) =>
           overrides.remembered
             ? ({ channel, threadTs, repo: overrides.remembered, quiet: false } as ThreadRecord)
             : undefined,
       },
       usage: {
-        channelBudget: () => overrides.channelBudget,
-        channelTokensToday: () => overrides.usedToday ?? 0,
+        channelBudget: async () => overrides.channelBudget,
+        channelTokensToday: async () => overrides.usedToday ?? 0,
       },
       pendingPlan: overrides.pendingPlan,
     };
@@ -131,82 +131,83 @@ describe('resolveRequest', () => {
     threadTs: '100.0',
     payload: mode ? { text, mode } : { text },
   });
-  const resolved = (result: ReturnType<typeof resolveRequest>): ResolvedRequest => {
+  const resolved = (result: Awaited<ReturnType<typeof resolveRequest>>): ResolvedRequest => {
     if ('refusal' in result)
       throw new Error(`expected a request, got the refusal: ${result.refusal.markdown}`);
     return result.resolved;
   };
-  const refusal = (result: ReturnType<typeof resolveRequest>): string => {
+  const refusal = (result: Awaited<ReturnType<typeof resolveRequest>>): string => {
     if (!('refusal' in result)) throw new Error(`expected a refusal, got ${JSON.stringify(result.resolved)}`);
     return result.refusal.markdown;
   };
 
-  it('with no repository configured, tells the asker to set SHIPMATE_REPO', () => {
-    const text = refusal(resolveRequest(deps({ repos: [] }), ask('why is checkout slow?')));
+  it('with no repository configured, tells the asker to set SHIPMATE_REPO', async () => {
+    const text = refusal(await resolveRequest(deps({ repos: [] }), ask('why is checkout slow?')));
     expect(text).toMatch(/No repository is configured/);
     expect(text).toContain('`SHIPMATE_REPO`');
   });
 
-  it('"in <repo>:" picks that repository whatever its case, and the model never sees the prefix', () => {
+  it('"in <repo>:" picks that repository whatever its case, and the model never sees the prefix', async () => {
     const repos = [repo('shop'), repo('Billing')];
-    const request = resolved(resolveRequest(deps({ repos }), ask('IN billing: why do refunds fail?')));
+    const request = resolved(await resolveRequest(deps({ repos }), ask('IN billing: why do refunds fail?')));
     expect(request.repo.name).toBe('Billing');
     expect(request.request).toBe('why do refunds fail?');
     expect(request.mode).toBe('question');
   });
 
-  it('an unknown repository name is refused with the list of configured ones', () => {
+  it('an unknown repository name is refused with the list of configured ones', async () => {
     const repos = [repo('shop'), repo('billing')];
-    const text = refusal(resolveRequest(deps({ repos }), ask('in shpo: why is checkout slow?')));
+    const text = refusal(await resolveRequest(deps({ repos }), ask('in shpo: why is checkout slow?')));
     expect(text).toContain('I do not know a repository called `shpo`.');
     expect(text).toContain('Configured repositories: `shop`, `billing`.');
   });
 
-  it('a channel mapped to no single repository, with several configured, asks for "in <repo>:"', () => {
+  it('a channel mapped to no single repository, with several configured, asks for "in <repo>:"', async () => {
     const repos = [repo('shop'), repo('billing')];
-    const text = refusal(resolveRequest(deps({ repos }), ask('why is checkout slow?')));
+    const text = refusal(await resolveRequest(deps({ repos }), ask('why is checkout slow?')));
     expect(text).toMatch(/not mapped to one repository/);
     expect(text).toContain('`in <repo>:`');
     expect(text).toContain('`shop`, `billing`');
   });
 
-  it('a channel mapped to one of several repositories works on that one', () => {
+  it('a channel mapped to one of several repositories works on that one', async () => {
     const repos = [repo('shop'), repo('billing', { channels: ['C0SHOP'] })];
-    expect(resolved(resolveRequest(deps({ repos }), ask('why is checkout slow?'))).repo.name).toBe('billing');
+    expect(resolved(await resolveRequest(deps({ repos }), ask('why is checkout slow?'))).repo.name).toBe(
+      'billing',
+    );
   });
 
-  it('the repository the thread already works on wins over the channel mapping', () => {
+  it('the repository the thread already works on wins over the channel mapping', async () => {
     const repos = [repo('shop', { channels: ['C0SHOP'] }), repo('billing')];
-    const request = resolved(resolveRequest(deps({ repos, remembered: 'billing' }), ask('and the tests?')));
+    const request = resolved(
+      await resolveRequest(deps({ repos, remembered: 'billing' }), ask('and the tests?')),
+    );
     expect(request.repo.name).toBe('billing');
   });
 
-  it('a channel over its daily budget gets a reply with the numbers, not an error', () => {
+  it('a channel over its daily budget gets a reply with the numbers, not an error', async () => {
     const over = deps({ channelBudget: 1_000, configBudget: 1_000_000, usedToday: 1_200 });
-    let result: ReturnType<typeof resolveRequest> | undefined;
-    expect(() => {
-      result = resolveRequest(over, ask('why is checkout slow?'));
-    }).not.toThrow();
-    const text = refusal(result!);
+    const text = refusal(await resolveRequest(over, ask('why is checkout slow?')));
     expect(text).toContain('1,200 of 1,000 tokens');
     expect(text).toContain('`@shipmate budget <tokens>`');
   });
 
-  it('the configured daily budget applies when the channel has none of its own, and only once it is used up', () => {
-    expect(refusal(resolveRequest(deps({ configBudget: 50_000, usedToday: 50_000 }), ask('why?')))).toContain(
-      '50,000 of 50,000 tokens',
-    );
+  it('the configured daily budget applies when the channel has none of its own, and only once it is used up', async () => {
     expect(
-      resolved(resolveRequest(deps({ configBudget: 50_000, usedToday: 49_999 }), ask('why?'))).repo.name,
+      refusal(await resolveRequest(deps({ configBudget: 50_000, usedToday: 50_000 }), ask('why?'))),
+    ).toContain('50,000 of 50,000 tokens');
+    expect(
+      resolved(await resolveRequest(deps({ configBudget: 50_000, usedToday: 49_999 }), ask('why?'))).repo
+        .name,
     ).toBe('shop');
   });
 
-  it('"go" with a plan waiting carries the plan out as a change', () => {
-    const pendingPlan = vi.fn(() => ({
+  it('"go" with a plan waiting carries the plan out as a change', async () => {
+    const pendingPlan = vi.fn(async () => ({
       request: 'refactor all the services to use the new logger',
       plan: '1. Add the logger\n2. Switch each service',
     }));
-    const request = resolved(resolveRequest(deps({ pendingPlan }), ask('go ahead')));
+    const request = resolved(await resolveRequest(deps({ pendingPlan }), ask('go ahead')));
     expect(pendingPlan).toHaveBeenCalledWith('C0SHOP', '100.0');
     expect(request.mode).toBe('change');
     expect(request.planning).toBe(false);
@@ -214,35 +215,37 @@ describe('resolveRequest', () => {
     expect(request.request).toContain('carry it out:\n1. Add the logger\n2. Switch each service');
   });
 
-  it('"go" with no plan waiting is just a message', () => {
-    const request = resolved(resolveRequest(deps({ pendingPlan: () => undefined }), ask('go')));
+  it('"go" with no plan waiting is just a message', async () => {
+    const request = resolved(await resolveRequest(deps({ pendingPlan: async () => undefined }), ask('go')));
     expect(request.request).toBe('go');
     expect(request.mode).toBe('question');
   });
 
-  it('a large change request plans first', () => {
-    const request = resolved(resolveRequest(deps(), ask('refactor all the services to share one logger')));
+  it('a large change request plans first', async () => {
+    const request = resolved(
+      await resolveRequest(deps(), ask('refactor all the services to share one logger')),
+    );
     expect(request.mode).toBe('change');
     expect(request.planning).toBe(true);
   });
 
-  it('"Treat as a change request" on a large request skips the plan', () => {
-    const request = resolved(resolveRequest(deps(), ask('refactor all the services', 'change')));
+  it('"Treat as a change request" on a large request skips the plan', async () => {
+    const request = resolved(await resolveRequest(deps(), ask('refactor all the services', 'change')));
     expect(request.mode).toBe('change');
     expect(request.planning).toBe(false);
   });
 
-  it('a question stays a question, even when it mentions a refactor', () => {
+  it('a question stays a question, even when it mentions a refactor', async () => {
     const request = resolved(
-      resolveRequest(deps(), ask('why did the refactor of all the services break login?')),
+      await resolveRequest(deps(), ask('why did the refactor of all the services break login?')),
     );
     expect(request.mode).toBe('question');
     expect(request.planning).toBe(false);
   });
 
   // "In <repo>," also names a repository, but "In general, …" must not be refused for it.
-  it('an ordinary question starting "In general," is answered about the only repository', () => {
-    const request = resolved(resolveRequest(deps(), ask('In general, how are refunds handled?')));
+  it('an ordinary question starting "In general," is answered about the only repository', async () => {
+    const request = resolved(await resolveRequest(deps(), ask('In general, how are refunds handled?')));
     expect(request.repo.name).toBe('shop');
     expect(request.mode).toBe('question');
   });
@@ -291,18 +294,18 @@ describe('assembleTools', () => {
     );
   });
 
-  it('roomContext gathers every room’s lines in order, skipping rooms without any', () => {
+  it('roomContext gathers every room’s lines in order, skipping rooms without any', async () => {
     const input = { repo: 'shop', request: 'why?' };
     const first = { tools: () => [], context: vi.fn(() => ['Team scripts: count-signups']) };
     const silent = { tools: () => [] };
     const last = { tools: () => [], context: vi.fn(() => ['Commands may reach pypi.org', 'PR #4 is open']) };
-    expect(roomContext([first, silent, last], input)).toEqual([
+    expect(await roomContext([first, silent, last], input)).toEqual([
       'Team scripts: count-signups',
       'Commands may reach pypi.org',
       'PR #4 is open',
     ]);
     expect(first.context).toHaveBeenCalledWith(input);
-    expect(roomContext([], input)).toEqual([]);
+    expect(await roomContext([], input)).toEqual([]);
   });
 });
 
@@ -592,7 +595,11 @@ describe('runTheAgent', () => {
   function setUp(request: Partial<ResolvedRequest>, prices: Config['model']['prices'] = {}) {
     const { model, complete } = fakeModel();
     const records: UsageRecord[] = [];
-    const usage = { record: vi.fn((record: UsageRecord) => records.push(record)) };
+    const usage = {
+      record: vi.fn(async (record: UsageRecord) => {
+        records.push(record);
+      }),
+    };
     let now = 10_000;
     const clock = () => now;
     const config = {

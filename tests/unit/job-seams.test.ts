@@ -4,6 +4,8 @@ import { modeSwitchAction } from '../../src/agent/agent-actions.js';
 import { ProviderError, WorkspaceError } from '../../src/errors.js';
 import { changeActions } from '../../src/forge/forge-room.js';
 import { createActionHandler, createViewHandler } from '../../src/handlers/action-handler.js';
+import { createMessageHandler } from '../../src/handlers/message-handler.js';
+import type { IncomingMessage } from '../../src/handlers/types.js';
 import {
   defineAction,
   type IncomingAction,
@@ -15,6 +17,7 @@ import {
 import { type JobKind, type StoredJob, unreadableJobMessage } from '../../src/jobs/job-kinds.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
 import type { JobHandler, JobHandlers, JobOutcome, Notifier, Reply } from '../../src/jobs/ports.js';
+import { ThreadStore } from '../../src/jobs/thread-store.js';
 import { cancelJobAction, describeCancel, retryJobAction, WorkerPool } from '../../src/jobs/worker-pool.js';
 import { createLogger } from '../../src/log.js';
 import { permissionActions } from '../../src/permissions/network-access.js';
@@ -103,7 +106,7 @@ describe('button codecs', () => {
     expect(run).toHaveBeenCalledTimes(1);
     expect(run).toHaveBeenCalledWith('j1', expect.objectContaining({ value: 'j1' }));
 
-    const { queue, notifier, replies } = setUp();
+    const { queue, notifier, replies } = await setUp();
     const pool = { cancel: vi.fn(), submit: vi.fn() } as unknown as WorkerPool;
     const onAction = createActionHandler({
       queue,
@@ -139,13 +142,13 @@ describe('cancel outcomes', () => {
 });
 
 let db: Database | undefined;
-afterEach(() => {
-  db?.close();
+afterEach(async () => {
+  await db?.close();
   db = undefined;
 });
 
-function setUp() {
-  db = openDatabase(':memory:');
+async function setUp() {
+  db = await openDatabase(':memory:');
   const queue = new JobQueue(db);
   const replies: Reply[] = [];
   const notifier: Notifier = {
@@ -163,41 +166,45 @@ function setUp() {
     setSession: async () => {},
   };
   const corrupt = (id: string, column: 'payload' | 'result' | 'kind', value: string) =>
-    db!.prepare(`UPDATE jobs SET ${column} = ? WHERE id = ?`).run(value, id);
+    db!.run(`UPDATE jobs SET ${column} = ? WHERE id = ?`, value, id);
   return { db, queue, notifier, replies, corrupt };
 }
 
 describe('jobs parsed on read', () => {
-  it('reads each kind back with its own payload and result', () => {
-    const { queue } = setUp();
-    const agent = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'why?', mode: 'question' } });
-    const command = queue.enqueue({
+  it('reads each kind back with its own payload and result', async () => {
+    const { queue } = await setUp();
+    const agent = await queue.enqueue({
+      kind: 'agent',
+      ...where,
+      payload: { text: 'why?', mode: 'question' },
+    });
+    const command = await queue.enqueue({
       kind: 'command',
       ...where,
       messageTs: '1.2',
       payload: { text: 'run count dir=src', command: { name: 'run', script: 'count', args: 'dir=src' } },
     });
-    queue.updatePayload(agent, { ...agent.payload, asked: ['registry.npmjs.org'] });
+    await queue.updatePayload(agent, { ...agent.payload, asked: ['registry.npmjs.org'] });
     const usage = { repo: 'shop', steps: 3, promptTokens: 100, completionTokens: 20, cost: null };
-    queue.complete(agent, { mode: 'plan', plan: '1. Split', planFor: 'refactor it', ...usage });
-    queue.complete(command, { script: 'count', exitCode: 0, durationMs: 12 });
+    await queue.complete(agent, { mode: 'plan', plan: '1. Split', planFor: 'refactor it', ...usage });
+    await queue.complete(command, { script: 'count', exitCode: 0, durationMs: 12 });
 
-    const readAgent = queue.get(agent.id, 'agent');
+    const readAgent = await queue.get(agent.id, 'agent');
     expect(readAgent?.payload).toEqual({ text: 'why?', mode: 'question', asked: ['registry.npmjs.org'] });
     expect(readAgent?.result).toEqual({ mode: 'plan', plan: '1. Split', planFor: 'refactor it', ...usage });
-    const readCommand = queue.get(command.id, 'command');
+    const readCommand = await queue.get(command.id, 'command');
     expect(readCommand?.payload.command).toEqual({ name: 'run', script: 'count', args: 'dir=src' });
     expect(readCommand?.result).toEqual({ script: 'count', exitCode: 0, durationMs: 12 });
-    expect(queue.get(agent.id, 'command')).toBeUndefined();
+    expect(await queue.get(agent.id, 'command')).toBeUndefined();
   });
 
-  it('reads a result stored as {} by earlier versions as no result', () => {
-    const { queue, corrupt } = setUp();
-    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
-    queue.complete(job);
-    expect(queue.get(job.id, 'agent')?.result).toBeUndefined();
-    corrupt(job.id, 'result', '{}');
-    expect(queue.get(job.id, 'agent')?.result).toBeUndefined();
+  it('reads a result stored as {} by earlier versions as no result', async () => {
+    const { queue, corrupt } = await setUp();
+    const job = await queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    await queue.complete(job);
+    expect((await queue.get(job.id, 'agent'))?.result).toBeUndefined();
+    await corrupt(job.id, 'result', '{}');
+    expect((await queue.get(job.id, 'agent'))?.result).toBeUndefined();
   });
 
   it.each([
@@ -206,30 +213,30 @@ describe('jobs parsed on read', () => {
     ['payload', '[]', /payload: /],
     ['result', '{"mode": "teleport"}', /result: /],
     ['kind', 'review', /unknown job kind "review"/],
-  ] as const)('a row whose %s is %s becomes an unreadable job', (column, value, problem) => {
-    const { queue, corrupt } = setUp();
-    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
-    corrupt(job.id, column, value);
-    const read = queue.get(job.id);
+  ] as const)('a row whose %s is %s becomes an unreadable job', async (column, value, problem) => {
+    const { queue, corrupt } = await setUp();
+    const job = await queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    await corrupt(job.id, column, value);
+    const read = await queue.get(job.id);
     expect(read).toMatchObject({ id: job.id, kind: 'unreadable', channel: 'C0SHOP', status: 'queued' });
     expect(read?.kind === 'unreadable' ? read.problem : '').toMatch(problem);
-    expect(queue.get(job.id, 'agent')).toBeUndefined();
-    expect(queue.inThread('C0SHOP', '1.0')).toHaveLength(1);
+    expect(await queue.get(job.id, 'agent')).toBeUndefined();
+    expect(await queue.inThread('C0SHOP', '1.0')).toHaveLength(1);
   });
 
-  it('refuses to store a payload or result that does not fit the kind', () => {
-    const { queue } = setUp();
-    expect(() =>
+  it('refuses to store a payload or result that does not fit the kind', async () => {
+    const { queue } = await setUp();
+    await expect(
       queue.enqueue({ kind: 'command', ...where, payload: { command: { name: 'dance' } } } as never),
-    ).toThrow(/refusing to store a command payload/);
-    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
-    expect(() => queue.complete(job, { mode: 'question' } as never)).toThrow(
+    ).rejects.toThrow(/refusing to store a command payload/);
+    const job = await queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    await expect(queue.complete(job, { mode: 'question' } as never)).rejects.toThrow(
       /refusing to store an? agent result/,
     );
   });
 
   it('fails an unreadable job with one plain sentence, without running a handler or offering Retry', async () => {
-    const { queue, notifier, replies, corrupt } = setUp();
+    const { queue, notifier, replies, corrupt } = await setUp();
     const handler = vi.fn(async () => ({}));
     const handlers: JobHandlers = { agent: handler, command: handler };
     const finished: StoredJob[] = [];
@@ -239,16 +246,18 @@ describe('jobs parsed on read', () => {
       handlers,
       concurrency: 1,
       log,
+      // Nothing here announces the jobs it enqueues: no run waits for an announcement.
+      announceWaitMs: 0,
       onFinished: (job) => finished.push(job),
     });
-    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
-    corrupt(job.id, 'payload', '{"text": ["not", "text"]}');
+    const job = await queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    await corrupt(job.id, 'payload', '{"text": ["not", "text"]}');
     await pool.start();
     await waitFor(() => finished.length === 1 || undefined, 5000, 'the job to finish');
     await pool.drain(0);
     expect(handler).not.toHaveBeenCalled();
     expect(replies).toEqual([{ markdown: unreadableJobMessage }]);
-    expect(queue.get(job.id)).toMatchObject({ status: 'failed', errorCode: 'job-unreadable' });
+    expect(await queue.get(job.id)).toMatchObject({ status: 'failed', errorCode: 'job-unreadable' });
 
     // A Retry button posted before the upgrade gets the same sentence, not a crash.
     const onAction = createActionHandler({ queue, pool, notifier, log });
@@ -260,7 +269,7 @@ describe('jobs parsed on read', () => {
 
 describe('a failed job', () => {
   const fail = async (error: unknown) => {
-    const { queue, notifier, replies } = setUp();
+    const { queue, notifier, replies } = await setUp();
     const handler = vi.fn(async () => {
       throw error;
     });
@@ -278,13 +287,18 @@ describe('a failed job', () => {
       notifier,
       concurrency: 1,
       log: spy,
+      announceWaitMs: 0,
       onFinished: (job) => finished.push(job),
     });
-    const job = queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
+    const job = await queue.enqueue({ kind: 'agent', ...where, payload: { text: 'hi' } });
     await pool.start({ agent: handler, command: handler });
     await waitFor(() => finished.length === 1 || undefined, 5000, 'the job to finish');
     await pool.drain(0);
-    return { reply: replies.at(-1), failed: lines.find((line) => line.code), stored: queue.get(job.id) };
+    return {
+      reply: replies.at(-1),
+      failed: lines.find((line) => line.code),
+      stored: await queue.get(job.id),
+    };
   };
 
   it('offers Retry when the code says a later try may work, and logs a warning', async () => {
@@ -324,6 +338,58 @@ describe('a failed job', () => {
   });
 });
 
+describe('a Slack message', () => {
+  const mention: IncomingMessage = {
+    channel: 'C0SHOP',
+    ts: '5.0',
+    threadTs: undefined,
+    user: 'U0ASK',
+    text: 'why does checkout double-charge shipping?',
+    channelType: 'channel',
+    mentioned: true,
+  };
+
+  const handlerOn = async () => {
+    const { db, queue, notifier } = await setUp();
+    const submitted: StoredJob[] = [];
+    const pool = { submit: (job: StoredJob) => submitted.push(job) } as unknown as WorkerPool;
+    const errors: string[] = [];
+    const spy = {
+      child: () => spy,
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (_fields: unknown, message: string) => errors.push(message),
+    } as unknown as typeof log;
+    const onMessage = createMessageHandler({
+      queue,
+      pool,
+      threads: new ThreadStore(db),
+      notifier,
+      log: spy,
+      botUserId: () => 'U0BOT',
+    });
+    return { db, queue, onMessage, submitted, errors };
+  };
+
+  it('is stored before the handler settles (the ack), and once however often Slack delivers it', async () => {
+    const { queue, onMessage, submitted } = await handlerOn();
+    await onMessage(mention);
+    expect(submitted.map((job) => job.messageTs)).toEqual(['5.0']);
+    expect(await queue.inThread('C0SHOP', '5.0')).toMatchObject([{ status: 'queued', kind: 'agent' }]);
+    await onMessage(mention);
+    expect(submitted).toHaveLength(1);
+  });
+
+  it('that cannot be stored fails the handler, so it is not acked and Slack delivers it again', async () => {
+    const { db, onMessage, submitted, errors } = await handlerOn();
+    await db.close();
+    await expect(onMessage(mention)).rejects.toThrow();
+    expect(submitted).toEqual([]);
+    expect(errors).toEqual(['message-not-stored']);
+  });
+});
+
 describe('the typed seams', () => {
   it('are checked by tsc (the @ts-expect-error lines below fail the typecheck if an error goes away)', () => {
     expect(typeof typeChecks).toBe('function');
@@ -331,7 +397,7 @@ describe('the typed seams', () => {
 });
 
 /** Never called: only compiled. */
-function typeChecks(queue: JobQueue, handler: JobHandler<'agent'>, command: JobHandler<'command'>) {
+async function typeChecks(queue: JobQueue, handler: JobHandler<'agent'>, command: JobHandler<'command'>) {
   const handlers: JobHandlers = { agent: handler, command };
   // @ts-expect-error an error code that is not in the closed list
   void new WorkspaceError('disk-on-fire', 'x');
@@ -354,11 +420,11 @@ function typeChecks(queue: JobQueue, handler: JobHandler<'agent'>, command: JobH
     return outcome;
   };
   // @ts-expect-error a command job needs a command word
-  queue.enqueue({ kind: 'command', ...where, payload: { text: 'hi' } });
+  void queue.enqueue({ kind: 'command', ...where, payload: { text: 'hi' } });
   // @ts-expect-error job kinds are closed
-  queue.enqueue({ kind: 'review', ...where, payload: { text: 'hi' } });
+  void queue.enqueue({ kind: 'review', ...where, payload: { text: 'hi' } });
   const kind: JobKind = 'agent';
-  const stored = queue.get('j1');
+  const stored = await queue.get('j1');
   // @ts-expect-error an unread row may be unreadable: narrow by kind first
   void stored?.payload;
   if (stored?.kind === 'agent') void stored.payload.text;

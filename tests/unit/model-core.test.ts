@@ -9,10 +9,8 @@ import { normalizeMessage, splitThinking } from '../../src/agent/model/normalize
 import { familyOf, resolveProfile } from '../../src/agent/model/profile.js';
 import { type ChatMessage, ModelClient } from '../../src/agent/model-client.js';
 import { runAgent } from '../../src/agent/run-agent.js';
-import { SessionStore } from '../../src/agent/session-store.js';
 import { defineTool, type ToolContext } from '../../src/jobs/tools.js';
 import { createLogger } from '../../src/log.js';
-import { openDatabase } from '../../src/storage/database.js';
 import type { Workspace } from '../../src/workspace/types.js';
 import { startFamily } from '../support/model-families/index.js';
 import { ScriptedModel, type ScriptedReply } from '../support/scripted-model.js';
@@ -260,7 +258,6 @@ describe('shortening tool results to fit', () => {
 
 describe('the agent loop against a Chat Completions server', () => {
   const model = new ScriptedModel();
-  let db: ReturnType<typeof openDatabase>;
   const runs: string[] = [];
   const saved: string[] = [];
   const echo = defineTool({
@@ -314,7 +311,6 @@ describe('the agent loop against a Chat Completions server', () => {
     model.reset();
     runs.length = 0;
     saved.length = 0;
-    db = openDatabase(':memory:');
   });
 
   it('streams, runs the tools, and answers; a malformed argument is answered, never echoed', async () => {
@@ -574,47 +570,5 @@ describe('the agent loop against a Chat Completions server', () => {
     expect(body).not.toHaveProperty('max_tokens');
     expect(body).not.toHaveProperty('temperature');
     expect(body.stream).toBeFalsy();
-  });
-
-  it('a session continues where the last turn ended, and a retried job redoes only its own turn', () => {
-    const sessions = new SessionStore(db);
-    const first: ChatMessage[] = [
-      { role: 'user', content: 'q1' },
-      { role: 'assistant', content: 'a1' },
-    ];
-    sessions.save({
-      channel: 'C1',
-      threadTs: '1.0',
-      jobId: 'j1',
-      transcript: first,
-      turnStart: 0,
-      lastTs: '1.0',
-      previous: undefined,
-    });
-    const forSecond = sessions.forJob('C1', '1.0', 'j2');
-    expect(forSecond).toEqual({ transcript: first, lastTs: '1.0', turns: 1 });
-    sessions.save({
-      channel: 'C1',
-      threadTs: '1.0',
-      jobId: 'j2',
-      transcript: [...first, { role: 'user', content: 'q2' }, { role: 'assistant', content: 'a2' }],
-      turnStart: 2,
-      lastTs: '2.0',
-      previous: forSecond,
-    });
-    // j2 retried (its reply failed to post): it sees the session as it was before its own turn.
-    expect(sessions.forJob('C1', '1.0', 'j2')).toEqual({ transcript: first, lastTs: '1.0', turns: 1 });
-    expect(sessions.forJob('C1', '1.0', 'j3')?.transcript).toHaveLength(4);
-    // The first job retried starts fresh.
-    sessions.save({
-      channel: 'C2',
-      threadTs: '1.0',
-      jobId: 'j1',
-      transcript: first,
-      turnStart: 0,
-      lastTs: '1.0',
-      previous: undefined,
-    });
-    expect(sessions.forJob('C2', '1.0', 'j1')).toBeUndefined();
   });
 });

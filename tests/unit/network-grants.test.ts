@@ -14,8 +14,8 @@ import { GrantStore } from '../../src/permissions/grant-store.js';
 import { networkAccess } from '../../src/permissions/network-access.js';
 import { createPermissionActions } from '../../src/permissions/permission-actions.js';
 import { createRequestNetworkAccessTool } from '../../src/permissions/request-network-access.js';
-import { openDatabase } from '../../src/storage/database.js';
 import { refuseReason, staticRefuseReason } from '../../src/workspace/network-address.js';
+import { describeBackends } from '../support/backends.js';
 
 /** DNS as the tests want it: names resolve only to what the table says; nothing leaves the machine. */
 const dns: Record<string, string[]> = {
@@ -259,9 +259,29 @@ describe('request_network_access', () => {
   );
 });
 
-describe('Allow on a stored question for a refused host', () => {
-  function setUp() {
-    const db = openDatabase(':memory:');
+describeBackends('grants stored for a repository', (open) => {
+  it('keeps the first answer for a domain and lists each repository’s own domains in order', async () => {
+    let now = 1_000;
+    const grants = new GrantStore(await open(), () => now);
+    await grants.grant('shop', 'registry.npmjs.org', 'U0ALICE');
+    now = 2_000;
+    await grants.grant('shop', 'registry.npmjs.org', 'U0BOB');
+    await grants.grant('shop', 'files.pythonhosted.org', 'U0BOB');
+    await grants.grant('docs', 'github.com', 'U0ALICE');
+    expect(await grants.domainsFor('shop')).toEqual(['files.pythonhosted.org', 'registry.npmjs.org']);
+    expect(await grants.domainsFor('docs')).toEqual(['github.com']);
+    expect(await grants.domainsFor('api')).toEqual([]);
+    expect(await grants.all()).toEqual([
+      { repo: 'docs', domain: 'github.com', grantedBy: 'U0ALICE', grantedAt: 2_000 },
+      { repo: 'shop', domain: 'files.pythonhosted.org', grantedBy: 'U0BOB', grantedAt: 2_000 },
+      { repo: 'shop', domain: 'registry.npmjs.org', grantedBy: 'U0ALICE', grantedAt: 1_000 },
+    ]);
+  });
+});
+
+describeBackends('Allow on a stored question for a refused host', (open) => {
+  async function setUp() {
+    const db = await open();
     const queue = new JobQueue(db);
     const threads = new ThreadStore(db);
     const grants = new GrantStore(db);
@@ -275,7 +295,7 @@ describe('Allow on a stored question for a refused host', () => {
     const pool = { kick: vi.fn() } as unknown as WorkerPool;
     const log = { info: vi.fn(), warn: vi.fn() } as unknown as Logger;
     const config = { access: { writers: ['U0ALICE'] } } as unknown as Config;
-    const job = queue.enqueue({
+    const job = await queue.enqueue({
       kind: 'agent',
       channel: 'C0SHOP',
       threadTs: '1.0',
@@ -283,8 +303,8 @@ describe('Allow on a stored question for a refused host', () => {
       userId: 'U0BOB',
       payload: { text: 'what does the price list say?', asked: ['127.0.0.1:8080'] },
     });
-    queue.park(job.id, Date.now() + 60_000);
-    threads.setRepo('C0SHOP', '1.0', 'shop');
+    await queue.park(job.id, Date.now() + 60_000);
+    await threads.setRepo('C0SHOP', '1.0', 'shop');
     const actions = createPermissionActions({
       config,
       queue,
@@ -314,23 +334,23 @@ describe('Allow on a stored question for a refused host', () => {
     ['perm_always', '169.254.169.254'],
     ['perm_once', 'rebind.example.com'],
   ] as const)('%s on %s refuses in the thread and grants nothing', async (actionId, domain) => {
-    const { queue, grants, replies, job, click } = setUp();
+    const { queue, grants, replies, job, click } = await setUp();
     await click(actionId, domain);
     expect(replies).toHaveLength(1);
     expect(replies[0]).toMatch(
       new RegExp(`^I can't allow \`${domain.replaceAll('.', '\\.')}\`: it .+ Continuing without it\\.$`),
     );
-    expect(grants.all()).toEqual([]);
-    const after = queue.get(job.id, 'agent')!;
+    expect(await grants.all()).toEqual([]);
+    const after = (await queue.get(job.id, 'agent'))!;
     expect(after.payload.grants).toBeUndefined();
     expect(after.payload.denied).toEqual([domain]);
     expect(after.status).toBe('queued');
   });
 
   it('still grants a public host', async () => {
-    const { grants, replies, click } = setUp();
+    const { grants, replies, click } = await setUp();
     await click('perm_always', 'registry.npmjs.org');
-    expect(grants.all().map((grant) => grant.domain)).toEqual(['registry.npmjs.org']);
+    expect((await grants.all()).map((grant) => grant.domain)).toEqual(['registry.npmjs.org']);
     expect(replies[0]).toMatch(/allowed `registry\.npmjs\.org` for \*shop\* from now on/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bindArguments, parseArguments } from '../../src/scripts/arguments.js';
-import { toFtsQuery } from '../../src/scripts/fts-query.js';
+import { toFtsQuery, toSearchQuery, toTsQuery } from '../../src/scripts/fts-query.js';
 import { draftFromCommand, looksLikeScript, pickScriptCommand } from '../../src/scripts/propose-draft.js';
 import { capOutput, codeBlock } from '../../src/scripts/run-script.js';
 import { parseScriptFile, renderScriptFile } from '../../src/scripts/script-file.js';
@@ -57,22 +57,35 @@ describe('bindArguments', () => {
   });
 });
 
-describe('toFtsQuery', () => {
+describe('search queries', () => {
   it.each([
-    ['signups plan', 'all', '"signups"* AND "plan"*'],
-    ['signups plan', 'any', '"signups"* OR "plan"*'],
-    ['a" OR name:* NEAR(x', 'all', '"a"* AND "or"* AND "name"* AND "near"* AND "x"*'],
-    ['  ', 'all', undefined],
-    ['***', 'any', undefined],
-    ['Zählung über', 'all', '"zählung"* AND "über"*'],
-  ] as const)('turns %j into a safe query', (text, mode, expected) => {
-    expect(toFtsQuery(text, mode)).toBe(expected);
+    ['signups plan', 'all', '"signups"* AND "plan"*', "'signups':* & 'plan':*"],
+    ['signups plan', 'any', '"signups"* OR "plan"*', "'signups':* | 'plan':*"],
+    ['weekly-signups', 'all', '"weekly"* AND "signups"*', "'weekly':* & 'signups':*"],
+    [
+      'a" OR name:* NEAR(x',
+      'all',
+      '"a"* AND "or"* AND "name"* AND "near"* AND "x"*',
+      "'a':* & 'or':* & 'name':* & 'near':* & 'x':*",
+    ],
+    ["it's ! & | <-> :* \\' (x)", 'any', '"it"* OR "s"* OR "x"*', "'it':* | 's':* | 'x':*"],
+    ['$PARAM_DIR', 'all', '"param"* AND "dir"*', "'param':* & 'dir':*"],
+    ['Zählung über', 'all', '"zählung"* AND "über"*', "'zählung':* & 'über':*"],
+  ] as const)('turns %j into safe FTS5 and tsquery text', (text, mode, fts, tsquery) => {
+    const query = toSearchQuery(text, mode);
+    expect(query && toFtsQuery(query)).toBe(fts);
+    expect(query && toTsQuery(query)).toBe(tsquery);
+  });
+
+  it.each(['  ', '***', "'&|!"])('has no words in %j', (text) => {
+    expect(toSearchQuery(text, 'any')).toBeUndefined();
   });
 
   it('drops common words when asked', () => {
-    expect(toFtsQuery('how many signups are in the fixtures?', 'any', { dropStopwords: true })).toBe(
-      '"many"* OR "signups"* OR "fixtures"*',
-    );
+    expect(toSearchQuery('how many signups are in the fixtures?', 'any', { dropStopwords: true })).toEqual({
+      words: ['many', 'signups', 'fixtures'],
+      mode: 'any',
+    });
   });
 });
 

@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { createDigestsRoom, type DigestsRoom } from '../../src/digests/create-digests-room.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
 import { createLogger } from '../../src/log.js';
 import { SlackThreadHistory } from '../../src/slack/slack-thread-history.js';
-import { type Database, openDatabase } from '../../src/storage/database.js';
+import type { Database } from '../../src/storage/database.js';
+import { describeBackends } from '../support/backends.js';
 import {
   type SlackEmulator,
   startSlackEmulator,
@@ -32,8 +30,7 @@ const quiet: SlackLogger = {
  * and a WebClient post), with the clock in the test's hands: a due digest joins its public
  * channel before reading and posting, and a private one is reported for `/invite @shipmate`.
  */
-describe('digests in channels shipmate has not joined', () => {
-  let dir: string;
+describeBackends('digests in channels shipmate has not joined', (open) => {
   let db: Database;
   let emulator: SlackEmulator;
   let room: DigestsRoom;
@@ -41,8 +38,7 @@ describe('digests in channels shipmate has not joined', () => {
   const lines: Array<Record<string, unknown>> = [];
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'shipmate-digest-join-'));
-    db = openDatabase(join(dir, 'shipmate.db'));
+    db = await open();
     now = Date.parse('2026-03-30T07:00:30Z');
     lines.length = 0;
     emulator = await startSlackEmulator({
@@ -94,14 +90,12 @@ describe('digests in channels shipmate has not joined', () => {
   });
 
   afterEach(async () => {
-    room.stop?.();
-    db.close();
+    await room.stop?.();
     await emulator.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('joins a public channel before its scheduled digest and reports the private one for an invite', async () => {
-    room.seedFromConfig();
+    await room.seedFromConfig();
     now += 2 * 60_000;
     const results = await room.scheduler.tick(now);
 

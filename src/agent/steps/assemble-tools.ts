@@ -25,10 +25,14 @@ export function assembleTools(
   return tools;
 }
 
-/** Step 2, context half: what each room wants the model to know before it starts. */
-export function roomContext(
+/**
+ * Step 2, context half: what each room wants the model to know before it starts, in the
+ * rooms' order. A room may read its store to answer, so each answer may be a promise.
+ */
+export async function roomContext(
   sources: readonly ToolSource[],
   input: { repo: string; request: string },
-): string[] {
-  return sources.flatMap((source) => source.context?.(input) ?? []);
+): Promise<string[]> {
+  const answers = await Promise.all(sources.map(async (source) => (await source.context?.(input)) ?? []));
+  return answers.flat();
 }

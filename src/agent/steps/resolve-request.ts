@@ -20,7 +20,7 @@ export interface ResolveRequestDeps {
   threads: Pick<ThreadStore, 'get'>;
   usage: Pick<UsageStore, 'channelBudget' | 'channelTokensToday'>;
   /** The plan proposed last in this thread and not yet carried out, for a "go" reply. */
-  pendingPlan?: (channel: string, threadTs: string) => { request: string; plan: string } | undefined;
+  pendingPlan?: (channel: string, threadTs: string) => Promise<{ request: string; plan: string } | undefined>;
 }
 
 /**
@@ -28,16 +28,18 @@ export interface ResolveRequestDeps {
  * channel over its budget) becomes a reply, not a throw: it is the asker's to fix, and a
  * Retry button could not help.
  */
-export function resolveRequest(
+export async function resolveRequest(
   deps: ResolveRequestDeps,
   job: Pick<JobOf<'agent'>, 'channel' | 'threadTs' | 'payload'>,
-): { resolved: ResolvedRequest } | { refusal: Reply } {
-  const picked = pickRepo(deps, job.channel, job.threadTs, job.payload.text);
+): Promise<{ resolved: ResolvedRequest } | { refusal: Reply }> {
+  const picked = await pickRepo(deps, job.channel, job.threadTs, job.payload.text);
   if ('refusal' in picked) return picked;
-  const overBudget = budgetRefusal(deps, job.channel);
+  const overBudget = await budgetRefusal(deps, job.channel);
   if (overBudget) return { refusal: { markdown: overBudget } };
 
-  const approved = approvesPlan(picked.request) ? deps.pendingPlan?.(job.channel, job.threadTs) : undefined;
+  const approved = approvesPlan(picked.request)
+    ? await deps.pendingPlan?.(job.channel, job.threadTs)
+    : undefined;
   const request = approved
     ? `${approved.request}\n\nThe person approved this plan; carry it out:\n${approved.plan}`
     : picked.request;
@@ -63,13 +65,13 @@ export function isLargeRequest(text: string): boolean {
  * The repository a thread works on when the message does not name one: the thread's
  * remembered repo, else the one repo mapped to the channel, else the only repo.
  */
-export function repoForThread(
+export async function repoForThread(
   config: Pick<Config, 'repos'>,
   threads: Pick<ThreadStore, 'get'>,
   channel: string,
   threadTs: string,
-): RepoConfig | undefined {
-  const remembered = threads.get(channel, threadTs)?.repo;
+): Promise<RepoConfig | undefined> {
+  const remembered = (await threads.get(channel, threadTs))?.repo;
   const mapped = config.repos.filter((repo) => repo.channels.includes(channel));
   return (
     config.repos.find((repo) => repo.name === remembered) ??
@@ -77,12 +79,12 @@ export function repoForThread(
   );
 }
 
-function pickRepo(
+async function pickRepo(
   deps: ResolveRequestDeps,
   channel: string,
   threadTs: string,
   text: string,
-): { repo: RepoConfig; request: string } | { refusal: Reply } {
+): Promise<{ repo: RepoConfig; request: string } | { refusal: Reply }> {
   const repos = deps.config.repos;
   if (repos.length === 0) {
     return {
@@ -104,7 +106,7 @@ function pickRepo(
       };
     }
   }
-  const known = repoForThread(deps.config, deps.threads, channel, threadTs);
+  const known = await repoForThread(deps.config, deps.threads, channel, threadTs);
   if (known) return { repo: known, request: text };
   return {
     refusal: {
@@ -117,10 +119,10 @@ function listRepos(repos: readonly RepoConfig[]): string {
   return `Configured repositories: ${repos.map((repo) => `\`${repo.name}\``).join(', ')}.`;
 }
 
-function budgetRefusal(deps: ResolveRequestDeps, channel: string): string | undefined {
-  const limit = deps.usage.channelBudget(channel) ?? deps.config.limits.channelDailyTokens;
+async function budgetRefusal(deps: ResolveRequestDeps, channel: string): Promise<string | undefined> {
+  const limit = (await deps.usage.channelBudget(channel)) ?? deps.config.limits.channelDailyTokens;
   if (limit === undefined) return undefined;
-  const used = deps.usage.channelTokensToday(channel);
+  const used = await deps.usage.channelTokensToday(channel);
   if (used < limit) return undefined;
   return `This channel has used its daily model budget (${used.toLocaleString('en-US')} of ${limit.toLocaleString('en-US')} tokens in the last 24 hours). A writer can raise it with \`@shipmate budget <tokens>\`, or try again tomorrow.`;
 }

@@ -90,7 +90,7 @@ export async function runTheAgent(
     },
     clock: deps.clock,
   });
-  deps.sessions.save({
+  await deps.sessions.save({
     channel: job.channel,
     threadTs: job.threadTs,
     jobId: job.id,
@@ -102,7 +102,7 @@ export async function runTheAgent(
   });
   const durationMs = deps.clock() - started;
   const cost = estimateCost(deps.config, deps.model.model, run.usage);
-  deps.usage.record({
+  await deps.usage.record({
     jobId: job.id,
     channel: job.channel,
     userId: job.userId,

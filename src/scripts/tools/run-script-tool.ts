@@ -20,7 +20,7 @@ export function createRunScriptTool(library: ScriptLibrary, scope: { userId: str
     schema,
     progress: ({ name }) => `Running team script \`${name}\`…`,
     async run({ name, parameters }, context) {
-      const script = library.find(name, scope.repo);
+      const script = await library.find(name, scope.repo);
       if (!script) return `There is no team script named "${name}"; use search_scripts to find one.`;
       const lowered = Object.fromEntries(
         Object.entries(parameters).map(([key, value]) => [key.toLowerCase(), value]),

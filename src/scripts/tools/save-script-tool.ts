@@ -55,7 +55,7 @@ export function createSaveScriptTool(library: ScriptLibrary, scope: SaveScriptSc
     schema,
     progress: ({ name }) => `Saving team script \`${name}\`…`,
     async run(input) {
-      const result = library.save(
+      const result = await library.save(
         {
           name: input.name,
           scope: input.scope === 'all' ? allRepos : scope.repo,

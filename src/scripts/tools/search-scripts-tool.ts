@@ -22,7 +22,7 @@ export function createSearchScriptsTool(library: ScriptLibrary, scope: { repo: s
     schema,
     progress: ({ query }) => `Looking for team scripts about \`${shorten(query, 40)}\`…`,
     async run({ query, include_source }) {
-      const found = library.search(query, scope.repo, 5);
+      const found = await library.search(query, scope.repo, 5);
       if (found.length === 0) return `No team script matches "${query}".`;
       return found
         .map((script) => {

@@ -1,10 +1,13 @@
+import { forPostgres } from '../migration-dialect.js';
+
 /**
  * The team script library: one row per script (name unique per scope: a repo name or '*'
  * for all repos), every replaced version kept, an FTS5 index over name, description and
  * body kept in step by triggers, drafts behind the "Save as team script" button, and a
- * change log for digests.
+ * change log for digests. On PostgreSQL the index is a weighted `tsvector` column (GIN), the
+ * same weights as FTS5's bm25 call: name, then description, then body.
  */
-export const sql = `
+const scripts = `
 CREATE TABLE scripts (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL,
@@ -37,7 +40,10 @@ CREATE TABLE script_versions (
   saved_at INTEGER NOT NULL,
   PRIMARY KEY (script_id, version)
 );
+`;
 
+/** SQLite: an FTS5 index kept in step by triggers. */
+const fts5 = `
 CREATE VIRTUAL TABLE scripts_fts USING fts5(
   name, description, body,
   content = 'scripts', content_rowid = 'id'
@@ -54,7 +60,9 @@ CREATE TRIGGER scripts_fts_update AFTER UPDATE OF name, description, body ON scr
     VALUES ('delete', old.id, old.name, old.description, old.body);
   INSERT INTO scripts_fts (rowid, name, description, body) VALUES (new.id, new.name, new.description, new.body);
 END;
+`;
 
+const drafts = `
 CREATE TABLE script_drafts (
   id TEXT PRIMARY KEY,
   job_id TEXT,
@@ -80,3 +88,19 @@ CREATE TABLE script_events (
 );
 CREATE INDEX script_events_at ON script_events (at);
 `;
+
+/**
+ * PostgreSQL: a generated tsvector in the 'simple' configuration (no stemming, like FTS5's
+ * unicode61 tokenizer), weighted A/B/C so ts_rank ranks a hit in the name first.
+ */
+const tsvector = `
+ALTER TABLE scripts ADD COLUMN search tsvector GENERATED ALWAYS AS (
+  setweight(to_tsvector('simple', name), 'A') ||
+  setweight(to_tsvector('simple', description), 'B') ||
+  setweight(to_tsvector('simple', body), 'C')
+) STORED;
+CREATE INDEX scripts_search ON scripts USING GIN (search);
+`;
+
+export const sql = scripts + fts5 + drafts;
+export const postgres = forPostgres(scripts) + tsvector + forPostgres(drafts);
