@@ -5,6 +5,7 @@
  */
 import { runAgentContextBench } from './agent-context-bench.js';
 import { runChangeBench } from './change-bench.js';
+import { runScaleBench } from './scale-bench.js';
 import { runSlackBench } from './slack-bench.js';
 import { runSlackNativeBench } from './slack-native-bench.js';
 import { runWorkspaceBench } from './workspace-bench.js';
@@ -15,6 +16,7 @@ const benches: Array<[key: string, name: string, run: () => Promise<void>]> = [
   ['change', 'Change request to pull request', runChangeBench],
   ['agent', 'Agent context and sessions', runAgentContextBench],
   ['native', 'Task cards and streamed answers', runSlackNativeBench],
+  ['scale', 'Several processes on one PostgreSQL', runScaleBench],
 ];
 
 /** Words on the command line that are neither `--options` nor their values. */
