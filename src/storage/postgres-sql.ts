@@ -81,6 +81,14 @@ export class PostgresSql implements Sql {
 
   async transaction<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
     const client = await this.connect();
+    // A checked-out client has no pool listener: the server going away between two statements
+    // emits 'error' on it, which would crash the process unheard. Mark it broken instead.
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost = error;
+      this.reachable = false;
+    };
+    client.on('error', onError);
     const tx: SqlQueries = {
       dialect: 'postgres',
       all: async <R>(sql: string, ...params: unknown[]) =>
@@ -108,7 +116,8 @@ export class PostgresSql implements Sql {
       });
       throw error;
     } finally {
-      client.release(broken);
+      client.off('error', onError);
+      client.release(broken ?? lost);
     }
   }
 

@@ -56,7 +56,10 @@ export async function importThreadCommits(input: {
     try {
       const file = join(tmp, 'commits.bundle');
       await writeFile(file, Buffer.from(input.bundle, 'base64'), { mode: 0o600 });
-      // Objects are checked as a fetch would check them (transfer.fsckObjects).
+      // The bundle was made by host git from commits the host itself wrote (each checked when it
+      // was imported), and it comes from the database, not the sandbox. `bundle unbundle` does
+      // not run fsck whatever transfer.fsckObjects says (git 2.39); the checkout built from it
+      // afterwards refuses .git paths on its own (read-tree). The setting stays for newer gits.
       await runHostGit([
         '-c',
         'transfer.fsckObjects=true',

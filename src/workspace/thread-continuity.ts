@@ -208,14 +208,27 @@ async function restoreWorkingChange(input: {
 }
 
 /**
- * A copy of a state that could not be restored, for an operator: the row itself is left as it
- * is until the thread saves a new state. Host-only directory; the content is data.
+ * A note of a state that could not be restored, for an operator: which thread, which save,
+ * from which process, how large. Only metadata, one file per thread (replaced): a hostile
+ * change that never applies must not fill the disk with copies of itself. The row itself
+ * stays in the database until the thread saves a new state. Host-only directory.
  */
 async function keepUnrestoredState(dataDir: string, saved: StoredThreadState, key: string) {
   const dir = join(dataDir, 'unrestored-threads', saved.repo);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${key}-${saved.updatedAt}.json`);
-  await writeFile(file, JSON.stringify(saved), { mode: 0o600 });
+  const file = join(dir, `${key}.json`);
+  const note = {
+    repo: saved.repo,
+    threadKey: saved.threadKey,
+    branch: saved.branch,
+    baseCommit: saved.baseCommit,
+    head: saved.head,
+    holder: saved.holder,
+    updatedAt: saved.updatedAt,
+    commitsBytes: saved.commits?.length ?? 0,
+    patchBytes: saved.patch.length,
+  };
+  await writeFile(file, JSON.stringify(note), { mode: 0o600 });
   return file;
 }
 
