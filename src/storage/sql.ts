@@ -62,11 +62,18 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
-/** Both drivers take the same values: booleans become 1/0 (columns are integers), undefined becomes NULL. */
+/**
+ * Both drivers take the same values: booleans become 1/0 (columns are integers), undefined
+ * becomes NULL, and a NUL character in text becomes U+FFFD on both backends. PostgreSQL's text
+ * type cannot store NUL at all ("The character with code zero (sometimes called NUL) cannot be
+ * stored", postgresql.org/docs/15/datatype-character.html) and fails the whole statement, so a
+ * model that writes one into a summary or a script would otherwise break the job there only.
+ */
 export function bindable(params: unknown[]): unknown[] {
   return params.map((value) => {
     if (value === undefined) return null;
     if (typeof value === 'boolean') return value ? 1 : 0;
+    if (typeof value === 'string' && value.includes('\u0000')) return value.replaceAll('\u0000', '\uFFFD');
     return value;
   });
 }
