@@ -31,6 +31,15 @@ export class DatabaseOutage {
     return true;
   }
 
+  /** True when `error`, or an error it wraps, is the database being unreachable. */
+  causedBy(error: unknown): boolean {
+    for (let current = error, depth = 0; current && depth < 5; depth++) {
+      if (isConnectionError(current)) return true;
+      current = (current as { cause?: unknown }).cause;
+    }
+    return false;
+  }
+
   noteSuccess(): void {
     if (!this.down) return;
     this.down = false;

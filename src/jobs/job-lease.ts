@@ -20,6 +20,8 @@ export interface Run {
   lost: boolean;
   /** The run is writing its outcome (conditional on holding the job): no more heartbeats. */
   finishing: boolean;
+  /** The run ended by putting its job back in line (the database went away): nothing finished. */
+  requeued?: boolean;
 }
 
 export interface JobLeaseOptions {

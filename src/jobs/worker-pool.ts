@@ -42,6 +42,11 @@ export interface WorkerPoolOptions {
   onFinished?: (job: StoredJob) => void;
 }
 
+/** Unique per process, readable in logs and /healthz: which machine, which pid, which start. */
+export function newProcessId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
 /** How often a run waiting for another process's announcement looks at the row. */
 const announcePollMs = 100;
 
@@ -68,7 +73,7 @@ export class WorkerPool {
   private unlisten: (() => void) | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {
-    this.owner = options.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.owner = options.owner ?? newProcessId();
     this.leaseMs = options.leaseMs ?? 60_000;
     this.clock = options.clock ?? Date.now;
     this.outage = new DatabaseOutage(options.log, options.backoffMs ?? 1_000);
@@ -273,7 +278,7 @@ export class WorkerPool {
     } finally {
       this.status.takeAnnouncedText(job.id);
       this.status.forget(job.id);
-      if (!run.lost) await this.reportFinished(job.id);
+      if (!run.lost && !run.requeued) await this.reportFinished(job.id);
     }
   }
 
@@ -402,6 +407,7 @@ export class WorkerPool {
       void this.status.safely(() => this.status.end(job, live, view, undefined, 'active'));
       return;
     }
+    if (this.outage.causedBy(error)) return this.requeueAfterOutage(job, error, run, log);
     const failure = describeFailure(error, job.id);
     const stored = { code: failure.code, message: failure.message, referenceId: failure.referenceId };
     const failed = () => this.options.queue.fail(job.id, stored, this.lease.held());
@@ -410,6 +416,24 @@ export class WorkerPool {
     live.settle('error');
     const view = { text: `Failed (reference ${failure.referenceId}).`, actions: [] };
     await this.status.safely(() => this.status.end(job, live, view, failure.reply, 'active'));
+  }
+
+  /**
+   * The database went away under the handler (a PostgreSQL restart): not a failure to report.
+   * The job goes back in line, its attempt refunded, once the database answers again, and any
+   * process continues it (its session and workspace state are in the database).
+   */
+  private async requeueAfterOutage(job: StoredJob, error: unknown, run: Run, log: Logger): Promise<void> {
+    this.outage.noteFailure(error);
+    const requeued = await this.outage.persist(() =>
+      this.options.queue.requeue(job.id, { refundAttempt: true, owner: this.owner }),
+    );
+    if (!requeued) return this.leaseLost(run, log);
+    run.requeued = true;
+    log.warn({ event: 'job-requeued-after-database-outage' }, 'job-requeued');
+    await this.status.safely(() =>
+      this.status.update(job, { text: 'The database was away for a moment; continuing shortly.' }),
+    );
   }
 
   private leaseLost(run: Run, log: Logger): void {

@@ -398,6 +398,29 @@ describeBackends('the job queue', (open, backend) => {
       'database-available',
     ]);
   });
+  it('puts a job back in line when the database goes away under its handler, and answers once it is back', async () => {
+    const { first: queue } = await twoProcesses();
+    const bed = testBed();
+    let calls = 0;
+    const handlers = handlersThat(async () => {
+      calls += 1;
+      // A store call inside the handler meets a PostgreSQL restart (the connection refused).
+      if (calls === 1)
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      return { reply: { markdown: 'the answer' } };
+    });
+    const pool = new WorkerPool({ ...bed.options, queue, backoffMs: 5, announceWaitMs: 0, pollMs: 20 });
+    const job = await queue.enqueue(agentJob('15.0'));
+    await pool.start(handlers);
+    await waitFor(() => bed.finished.length === 1, 10_000, 'the job to finish');
+    await pool.drain(0);
+
+    expect(calls).toBe(2);
+    // Not a failure the user has to retry: one answer, the attempt refunded.
+    expect(bed.replies.map((reply) => reply.markdown)).toEqual(['the answer']);
+    expect(await queue.get(job.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(bed.lines.some((line) => line.msg === 'job-failed')).toBe(false);
+  });
 });
 
 interface LogLine {
