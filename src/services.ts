@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { resolveProfile } from './agent/model/profile.js';
 import { ModelClient } from './agent/model-client.js';
@@ -7,7 +5,7 @@ import type { Config, RepoConfig } from './config.js';
 import { JobQueue } from './jobs/job-queue.js';
 import { ThreadStore } from './jobs/thread-store.js';
 import type { WorkspaceProvider } from './jobs/tools.js';
-import { WorkerPool } from './jobs/worker-pool.js';
+import { newProcessId, WorkerPool } from './jobs/worker-pool.js';
 import type { Logger } from './log.js';
 import { sandboxOptionsFor } from './sandbox-options.js';
 import type { Scrubber } from './scrub-secrets.js';
@@ -32,8 +30,7 @@ import { WorkspaceManager } from './workspace/worktree-manager.js';
 export async function buildServices(config: Readonly<Config>, log: Logger, scrub: Scrubber) {
   const db = await openDatabase(config.database.url ?? join(config.dataDir, 'shipmate.db'), { log });
   const shared = db.dialect === 'postgres';
-  /** Unique per process, readable in logs and /healthz: which machine, which pid. */
-  const processId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const processId = newProcessId();
   const registry = new ProcessRegistry(db, processId);
   const queue = new JobQueue(db);
   const threads = new ThreadStore(db);
