@@ -189,8 +189,15 @@ function register(
       values,
     });
   });
+  // Rethrown after logging: a handler that resolves here makes Bolt treat the event as
+  // processed, and with processBeforeResponse the receiver then acks with 200, so a message
+  // that was never stored would be lost. Rejecting lets the receiver's processEventErrorHandler
+  // answer 500 and Slack deliver it again
+  // (https://docs.slack.dev/tools/bolt-js/concepts/error-handling,
+  // https://docs.slack.dev/apis/events-api/#retries).
   app.error(async (error) => {
     log.error({ err: error }, 'slack-listener-error');
+    throw error;
   });
 }
 

@@ -57,13 +57,30 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
   const port = await freePort();
+  // The real server, configured for throwaway data:
+  // - listen_addresses=127.0.0.1 and a socket dir of its own: nothing outside the machine can
+  //   connect (postgresql.org/docs/15/runtime-config-connection.html);
+  // - trust authentication from initdb --auth=trust, fine on loopback only
+  //   (postgresql.org/docs/15/auth-trust.html);
+  // - fsync/full_page_writes off: "may be reasonable ... where the data can be re-created"
+  //   (postgresql.org/docs/15/runtime-config-wal.html#GUC-FSYNC); only a machine crash loses
+  //   data then, and the suite never survives one;
+  // - synchronous_commit stays on: with it off, "an immediate-mode shutdown is equivalent to a
+  //   server crash, and will therefore cause loss of any unflushed asynchronous commits"
+  //   (postgresql.org/docs/15/wal-async-commit.html), so the restart tests would lose jobs the
+  //   server had reported committed, which a production server never does;
+  // - max_connections above the default 100: three processes with pools of 10 plus a LISTEN
+  //   connection each, and every test file's databases (runtime-config-connection.html).
   const options = [
     `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir}`,
-    '-c fsync=off -c synchronous_commit=off -c full_page_writes=off',
+    '-c fsync=off -c full_page_writes=off',
     '-c max_connections=300 -c shared_buffers=64MB',
   ].join(' ');
   const start = () =>
     run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start']);
+  // `-m immediate` aborts every server process without a clean shutdown, so the next start
+  // runs crash recovery: a PostgreSQL that went away, as clients see it
+  // (postgresql.org/docs/15/app-pg-ctl.html).
   const stop = (mode = 'fast') => run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);
   start();
   let stopped = false;
