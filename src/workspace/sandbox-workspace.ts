@@ -88,8 +88,11 @@ const exportScript = [
   // Start from a copy of the agent's own index when it reads (its stat data saves hashing
   // unchanged files), else from the recorded head. What it holds cannot change the result
   // beyond what the sandbox could do anyway: the diff is taken against the recorded head ($1)
-  // and the host checks and shows the tree it applies, not this index.
-  'if ! { cp "$4/index" "$GIT_INDEX_FILE" 2>/dev/null && git ls-files >/dev/null 2>&1; }; then',
+  // and the host checks and shows the tree it applies, not this index. The copy keeps the
+  // index file's mtime (cp -p): git compares the content of an entry as new as the index
+  // ("racily clean", git-scm.com/docs/racy-git); a copy stamped now would make a same-size
+  // edit from the checkout's second look clean, and the export would drop it.
+  'if ! { cp -p "$4/index" "$GIT_INDEX_FILE" 2>/dev/null && git ls-files >/dev/null 2>&1; }; then',
   '  rm -f "$GIT_INDEX_FILE"; git read-tree "$1"',
   'fi',
   // Not `add -A`: it treats racily clean entries (files as new as the index) as dirty and

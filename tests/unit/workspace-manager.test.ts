@@ -149,4 +149,33 @@ describe('WorkspaceManager', () => {
     expect(existsSync(join(back.root, 'README.md'))).toBe(true);
     await manager.prune();
   });
+
+  // git trusts an index entry whose stat data matches the file unless the entry is as new as
+  // the index file ("racily clean", https://git-scm.com/docs/racy-git). A same-size edit in
+  // the second the checkout was written matches on stat, so only the index file's own mtime
+  // tells git to compare content: a copy of the index that loses it loses the edit.
+  it('stages a same-size edit made in the same second as the checkout', async () => {
+    const manager = newManager();
+    const workspace = await manager.acquire(repo, 'C7-1.1');
+    const setup = await workspace.run(
+      [
+        'idx="$(git rev-parse --git-path index)"',
+        'for attempt in 1 2 3 4 5; do',
+        '  git checkout-index -f -- src/app.ts',
+        "  printf 'export const answer = 44;\\n' > src/app.ts",
+        '  [ "$(stat -c %Y "$idx")" = "$(stat -c %Z src/app.ts)" ] && break',
+        'done',
+        // The export must run in a later second than the index was written: wait for the tick.
+        'written="$(stat -c %Y "$idx")"',
+        'while [ "$(date +%s)" = "$written" ]; do sleep 0.05; done',
+        'git diff --quiet && echo git-says-clean || echo git-says-changed',
+      ].join('\n'),
+    );
+    expect(setup.exitCode).toBe(0);
+    // The agent's own git sees the change: the racy-git check compares content.
+    expect(setup.stdout).toContain('git-says-changed');
+    const staged = await workspace.stage({ exclude: () => undefined, maxFileBytes: 1024 * 1024 });
+    expect(staged.files.map((file) => file.path)).toEqual(['src/app.ts']);
+    expect(staged.patch).toContain('+export const answer = 44;');
+  });
 });
