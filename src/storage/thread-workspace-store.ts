@@ -58,6 +58,19 @@ export class SqlThreadWorkspaceStore {
     return row ? fromRow(row) : undefined;
   }
 
+  /** Only who saved the row and when: no patch, no bundle (those can be megabytes). */
+  async stamp(
+    repo: string,
+    threadKey: string,
+  ): Promise<{ updatedAt: number; holder: string | null } | undefined> {
+    const row = await this.db.get<{ updated_at: number; holder: string | null }>(
+      'SELECT updated_at, holder FROM thread_workspaces WHERE repo = ? AND thread_key = ?',
+      repo,
+      threadKey,
+    );
+    return row ? { updatedAt: Number(row.updated_at), holder: row.holder } : undefined;
+  }
+
   async save(state: ThreadWorkspaceRow): Promise<number> {
     const row = await this.db.get<{ updated_at: number }>(
       `INSERT INTO thread_workspaces

@@ -13,6 +13,7 @@ import {
   patchOmission,
   type RestoreOutcome,
   type StoredThreadState,
+  type ThreadStamp,
   type ThreadStateStore,
   threadStateSchema,
 } from './thread-state.js';
@@ -50,7 +51,7 @@ export class ThreadContinuity {
   constructor(private readonly host: ContinuityHost) {}
 
   /** A saved state newer than what this worktree last matched: the thread moved on elsewhere. */
-  movedOnElsewhere(record: WorktreeRecord, saved: StoredThreadState | undefined): boolean {
+  movedOnElsewhere(record: WorktreeRecord, saved: ThreadStamp | undefined): boolean {
     if (!saved) return false;
     if (record.syncedAt === undefined) return saved.holder !== (this.host.processId ?? null);
     return saved.updatedAt > record.syncedAt;

@@ -30,9 +30,13 @@ export interface StoredThreadState extends ThreadState {
 
 export interface ThreadStateStore {
   load(repo: string, threadKey: string): Promise<StoredThreadState | undefined>;
+  /** Who saved the thread last, and when: the cheap look before loading the whole state. */
+  stamp(repo: string, threadKey: string): Promise<ThreadStamp | undefined>;
   /** Returns the row's new `updatedAt`. */
   save(state: ThreadState): Promise<number>;
 }
+
+export type ThreadStamp = Pick<StoredThreadState, 'updatedAt' | 'holder'>;
 
 /**
  * What `acquire` could give back of the thread's earlier state: 'ok' (the worktree as the

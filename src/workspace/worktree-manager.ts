@@ -85,9 +85,10 @@ export class WorkspaceManager {
     const key = safeThreadKey(threadKey);
     const workspace = await this.withLock(`${repo.name}/${key}`, async () => {
       const mirror = await this.mirrors.ensureFresh(repo);
-      const saved = await this.options.state?.load(repo.name, threadKey);
+      // The stamp first: the whole state (patch, bundle) is read only when a rebuild needs it.
+      const stamp = await this.options.state?.stamp(repo.name, threadKey);
       const usable = (record: WorktreeRecord | undefined): record is WorktreeRecord =>
-        record !== undefined && isLiveThread(record) && !this.continuity?.movedOnElsewhere(record, saved);
+        record !== undefined && isLiveThread(record) && !this.continuity?.movedOnElsewhere(record, stamp);
       const existing = await this.records.read(repo.name, key);
       // Locks are always taken in this order (thread, then its sandbox), so a rebuild waiting
       // for nothing but the sandbox lock never waits on an acquire that waits on it.
@@ -97,6 +98,7 @@ export class WorkspaceManager {
             // A rebuild may have had the trees out of place a moment ago: look again.
             const again = await this.records.read(repo.name, key);
             if (usable(again)) return { record: again, restored: 'ok' };
+            const saved = stamp ? await this.options.state?.load(repo.name, threadKey) : undefined;
             if (saved && this.continuity) {
               const record = {
                 ...threadRecord(
