@@ -98,6 +98,7 @@ export function createSlackEdge(options: SlackAppOptions): SlackEdge {
   let botUserId: string | undefined;
   let teamId: string | undefined;
   const log = options.log;
+  if (receiver instanceof SocketModeReceiver) ackEventsOnceProcessed(receiver, app, log);
 
   const edge: SlackEdge = {
     app,
@@ -124,6 +125,51 @@ export function createSlackEdge(options: SlackAppOptions): SlackEdge {
     },
   };
   return edge;
+}
+
+/** What @slack/socket-mode hands a `slack_event` listener. */
+interface SocketModeEnvelope {
+  ack: (response?: Record<string, unknown>) => Promise<void>;
+  type: string;
+  body: unknown;
+  retry_num?: number;
+  retry_reason?: string;
+}
+
+/**
+ * Socket Mode acks an `events_api` envelope only once the event was processed (the message
+ * stored). Bolt acks events before their listeners run, and Slack never sends an acked
+ * envelope again, so a store that failed would lose the message; an envelope left unacked is
+ * delivered again with `retry_attempt` (https://docs.slack.dev/apis/events-api/using-socket-mode).
+ * Interactivity and commands keep Bolt's own handling: their listeners ack themselves.
+ */
+function ackEventsOnceProcessed(
+  receiver: InstanceType<typeof SocketModeReceiver>,
+  app: InstanceType<typeof App>,
+  log: Logger,
+): void {
+  const client = receiver.client;
+  const bolts = client.listeners('slack_event') as Array<(envelope: SocketModeEnvelope) => Promise<void>>;
+  client.removeAllListeners('slack_event');
+  client.on('slack_event', async (envelope: SocketModeEnvelope) => {
+    if (envelope.type !== 'events_api') {
+      for (const listener of bolts) await listener(envelope);
+      return;
+    }
+    try {
+      await app.processEvent({
+        body: envelope.body as Record<string, unknown>,
+        ack: async () => undefined,
+        retryNum: envelope.retry_num,
+        retryReason: envelope.retry_reason,
+      });
+    } catch {
+      // Logged by app.error; no ack, so Slack delivers the envelope again.
+      log.warn({ retryNum: envelope.retry_num ?? 0 }, 'slack-event-not-acked');
+      return;
+    }
+    await envelope.ack();
+  });
 }
 
 function register(

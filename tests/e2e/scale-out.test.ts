@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/app-process.js';
 import { postgresAdminUrl } from '../support/backends.js';
 import { Cluster } from '../support/cluster.js';
-import { type PostgresCluster, startPostgresCluster } from '../support/postgres.js';
+import { ALICE, CHANNEL, Harness } from '../support/harness.js';
+import { createTestDatabase, type PostgresCluster, startPostgresCluster } from '../support/postgres.js';
 import { allMessagesText, type RecordedRequest, ScriptedModel } from '../support/scripted-model.js';
 
 /**
@@ -23,7 +24,10 @@ const answerFor = (request: RecordedRequest) => ({ content: `The answer to ${tag
 describePostgres('several processes on one PostgreSQL', () => {
   let cluster: Cluster | undefined;
   let server: PostgresCluster | undefined;
+  let harness: Harness | undefined;
   afterEach(async () => {
+    await harness?.stop();
+    harness = undefined;
     await cluster?.stop();
     server?.stop();
     cluster = undefined;
@@ -151,6 +155,40 @@ describePostgres('several processes on one PostgreSQL', () => {
     const answers = await c.waitForAnswers(ts, 1, 60_000);
     expect(answers[0]?.text).toContain('The answer to q1.');
   }, 120_000);
+
+  it('in Socket Mode too, does not ack a mention it could not store, and answers the redelivery', async () => {
+    server = await startPostgresCluster();
+    const database = await createTestDatabase(server.url);
+    harness = await Harness.start({ socketMode: true, env: { DATABASE_URL: database.url } });
+    const h = harness;
+    h.model.enqueue({ content: 'stored after all' });
+    server.pause();
+    const text = 'what does the socket do?';
+    const { ts, deliveries } = await h.ask(text);
+    // Bolt acks an events_api envelope before its listeners run; an envelope Slack saw acked is
+    // never sent again (https://docs.slack.dev/apis/events-api/using-socket-mode).
+    expect(deliveries.map((delivery) => delivery.status).filter((status) => status === 200)).toEqual([]);
+    server.resume();
+    let status = 0;
+    for (let retryNum = 1; status !== 200 && retryNum <= 10; retryNum++) {
+      status = (
+        await h.slack.deliverEvent(
+          {
+            type: 'app_mention',
+            user: ALICE,
+            text: `<@${h.slack.botUserId}> ${text}`,
+            ts,
+            channel: CHANNEL,
+            event_ts: ts,
+          },
+          { retryNum, retryReason: 'timeout' },
+        )
+      ).status;
+    }
+    expect(status).toBe(200);
+    const answers = await h.waitForAnswers(ts);
+    expect(JSON.stringify(answers)).toContain('stored after all');
+  }, 180_000);
 
   it('loses nothing when PostgreSQL restarts in the middle of a burst', async () => {
     server = await startPostgresCluster();

@@ -76,12 +76,19 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     '-c fsync=off -c full_page_writes=off',
     '-c max_connections=300 -c shared_buffers=64MB',
   ].join(' ');
-  const start = () =>
-    run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start']);
   // `-m immediate` aborts every server process without a clean shutdown, so the next start
   // runs crash recovery: a PostgreSQL that went away, as clients see it
   // (postgresql.org/docs/15/app-pg-ctl.html).
-  const stop = (mode = 'fast') => run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);
+  let running = false;
+  const stop = (mode = 'fast') => {
+    if (!running) return;
+    run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);
+    running = false;
+  };
+  const start = () => {
+    run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start']);
+    running = true;
+  };
   start();
   let stopped = false;
   return {
