@@ -8,7 +8,7 @@ import type { Workspace } from '../workspace/types.js';
 import type { ChangeRecord, ChangeStore } from './change-store.js';
 import { forgeNames, forgeOf } from './forge-of.js';
 import { safeLink } from './forge-text.js';
-import { pushBranch } from './git-commands.js';
+import { importPolicy, pushBranch } from './git-commands.js';
 import type { ProviderFor } from './provider-for.js';
 import {
   type ForgeTerms,
@@ -64,7 +64,7 @@ export async function publishChange(
       userMessage: `The thread's checkout is no longer on \`${change.branch}\`, so I did not commit or push. Ask me to make the change again.`,
     });
   }
-  await commitPending(deps, workspace, change);
+  await commitPending(deps, workspace, change, repo);
   const ahead = (
     await runHostGit([
       '--git-dir',
@@ -114,10 +114,15 @@ function pushedButNoRequest(error: unknown, provider: PullRequestProvider, forge
 }
 
 /** Commits the tree the change's summary showed, on the commit it was staged on. */
-async function commitPending(deps: PublishDeps, workspace: Workspace, change: ChangeRecord) {
+async function commitPending(
+  deps: PublishDeps,
+  workspace: Workspace,
+  change: ChangeRecord,
+  repo: ResolvedRepo,
+) {
   // Exactly what the summary showed: the tree staged then, on the commit it was staged on.
   // Reading the checkout again would also take whatever the sandbox wrote after the review.
-  const staged = change.staged;
+  const staged = change.staged && (await stagedHere(deps, workspace, change.staged, repo));
   const head = workspace.head();
   if (staged) {
     // One look at the head answers both: already committed by an earlier click whose push or
@@ -146,6 +151,40 @@ async function commitPending(deps: PublishDeps, workspace: Workspace, change: Ch
   // The commit exists on this process's disk only until the thread's state is saved; a failed
   // save leaves the earlier state, and the push below still carries the commit to the forge.
   await workspace.checkpoint().catch(() => undefined);
+}
+
+/**
+ * The staged tree lives in the thread repository of the process that staged it. On another
+ * process (the click reached it; the thread was rebuilt from its saved state) the change is
+ * staged again from the restored checkout, and taken only when it is the very tree the
+ * summary showed: trees are named by their content, so equal names mean equal changes.
+ */
+async function stagedHere(
+  deps: PublishDeps,
+  workspace: Workspace,
+  staged: NonNullable<ChangeRecord['staged']>,
+  repo: ResolvedRepo,
+): Promise<NonNullable<ChangeRecord['staged']>> {
+  const present = await runHostGit([
+    '--git-dir',
+    workspace.hostRepo,
+    'cat-file',
+    '-e',
+    `${staged.tree}^{tree}`,
+  ]).then(
+    () => true,
+    () => false,
+  );
+  if (present) return staged;
+  const again =
+    workspace.head() === staged.parent
+      ? await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes)).catch(() => undefined)
+      : undefined;
+  if (again && again.parent === staged.parent && again.tree === staged.tree) return again;
+  throw new ProviderError('change-stale', 'the restored checkout is not the reviewed change', {
+    userMessage:
+      'The thread’s checkout is not the change I showed (it changed after that diff), so I did not commit it. Ask me again and I will show the change as it is now.',
+  });
 }
 
 /** One PR per thread: the stored one, else an open PR for the branch (a retry), else a new one. */

@@ -16,6 +16,7 @@ import type { ToolContext, WorkspaceProvider } from '../../src/jobs/tools.js';
 import { createLogger } from '../../src/log.js';
 import { createScrubber } from '../../src/scrub-secrets.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
+import { SqlThreadWorkspaceStore } from '../../src/storage/thread-workspace-store.js';
 import { SandboxRunner } from '../../src/workspace/sandbox-runner.js';
 import type { Workspace } from '../../src/workspace/types.js';
 import { WorkspaceManager } from '../../src/workspace/worktree-manager.js';
@@ -108,10 +109,18 @@ afterEach(() => {
 });
 
 /** A room as main.ts builds it: a fresh manager and database handle each time (a restart). */
-async function buildRoom(options: { model?: ModelClient } = {}) {
+async function buildRoom(options: { model?: ModelClient; process?: string } = {}) {
   await db?.close();
   db = await openDatabase(join(dataDir, 'shipmate.db'));
-  const manager = new WorkspaceManager({ dataDir: join(dataDir, 'work'), sandbox });
+  // With `process`, a process of several (#14): its own disk, the thread state in the database.
+  const manager = options.process
+    ? new WorkspaceManager({
+        dataDir: join(dataDir, `work-${options.process}`),
+        sandbox,
+        state: new SqlThreadWorkspaceStore(db),
+        processId: options.process,
+      })
+    : new WorkspaceManager({ dataDir: join(dataDir, 'work'), sandbox });
   workspaces = {
     acquire: (target, key, slug) =>
       manager.acquire(target, key, { branchPrefix: config.git.branchPrefix, ...(slug ? { slug } : {}) }),
@@ -217,6 +226,41 @@ describe('a small fix becomes a pull request', () => {
     expect(message).toMatch(/^shipmate <shipmate@users\.noreply\.github\.com>/);
     expect(message).toContain('Co-authored-by: Alice Example <u0alice@users.noreply.slack.invalid>');
     expect(text).toContain(`git fetch origin ${pull.head.ref} && git switch ${pull.head.ref}`);
+  });
+
+  it('opens the PR from another process, which never saw the staged change', async () => {
+    room = await buildRoom({ process: 'a' });
+    const { reply, jobId, workspace } = await change({
+      request: 'fix the typo on the pricing page',
+      edit: fixTypo,
+    });
+    expect(actionIds(reply)).toEqual(['pr_open', 'pr_discard']);
+    await workspace.checkpoint(); // what the worker pool does after every agent job
+    room = await buildRoom({ process: 'b' }); // the click reaches the other process
+    const text = await click('pr_open', jobId);
+    expect(text).toMatch(/^Opened draft pull request #1:/);
+    const pull = github.pulls[0]!;
+    expect(await readBranchFile(remote.dir, pull.head.ref, 'src/pricing.html')).toBe(
+      '<h1>Pricing</h1>\n<p>$9</p>\n',
+    );
+    room = await buildRoom();
+  });
+
+  it('refuses to open a PR from another process when the checkout there is not the change that was shown', async () => {
+    room = await buildRoom({ process: 'c' });
+    // An edit of its own: a tree pushed by another test would be in every mirror already.
+    const { jobId, workspace } = await change({
+      request: 'fix the typo on the pricing page',
+      edit: (target) => target.writeFile('src/pricing.html', '<h1>Pricing</h1>\n<p>$10</p>\n'),
+    });
+    // After the summary, something else changed the checkout and was saved.
+    await workspace.writeFile('README.md', '# changed after the review\n');
+    await workspace.checkpoint();
+    room = await buildRoom({ process: 'd' });
+    const text = await click('pr_open', jobId);
+    expect(text).toMatch(/not the change I showed/);
+    expect(github.pulls).toHaveLength(0);
+    room = await buildRoom();
   });
 
   it('adds a follow-up in the same thread to the same branch and updates the one PR', async () => {
