@@ -8,6 +8,7 @@ import { sql as grants } from './migrations/0500-network-grants.js';
 import { sql as stagedChanges } from './migrations/0600-staged-changes.js';
 import { sql as sessions } from './migrations/0700-sessions.js';
 import { sql as scaleOut, postgres as scaleOutPostgres } from './migrations/0800-scale-out.js';
+import { sql as scriptSearch, postgres as scriptSearchPostgres } from './migrations/0900-script-search.js';
 import type { Dialect } from './sql.js';
 
 export interface Migration {
@@ -32,6 +33,7 @@ export const migrations: Migration[] = [
   { id: '0600-staged-changes', sql: stagedChanges },
   { id: '0700-sessions', sql: sessions },
   { id: '0800-scale-out', sql: scaleOut, postgres: scaleOutPostgres },
+  { id: '0900-script-search', sql: scriptSearch, postgres: scriptSearchPostgres },
 ];
 
 /** The text to run for a dialect. SQLite runs what is written, byte for byte. */

@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { ScriptLibrary } from '../../src/scripts/script-library.js';
 import { type ScriptFields, ScriptStore } from '../../src/scripts/script-store.js';
+import { postgresSearch } from '../../src/scripts/search-statements.js';
 import type { Database } from '../../src/storage/database.js';
 import { describeBackends } from '../support/backends.js';
 
@@ -31,7 +32,7 @@ function newLibrary(db: Database) {
   return { clock, store, library, names };
 }
 
-describeBackends('script search', (open) => {
+describeBackends('script search', (open, backend) => {
   it('finds a hyphenated name by either half, by the whole and by a prefix', async () => {
     const { store, names } = newLibrary(await open());
     await store.insert(
@@ -120,6 +121,23 @@ describeBackends('script search', (open) => {
     await store.delete(saved.id, BOB);
     expect(await names('monthly')).toEqual([]);
   });
+
+  // A team's library grows; a search that rebuilds every script's document scans them all.
+  it.runIf(backend === 'postgres')(
+    'searches through the GIN index on PostgreSQL, paths split as on SQLite',
+    async () => {
+      const db = await open();
+      const { store, names } = newLibrary(db);
+      await store.insert(script('signups', { body: 'cat fixtures/signups.csv\n' }), ALICE, undefined);
+      expect(await names('csv')).toEqual(['signups']);
+      const plan = await db.transaction(async (tx) => {
+        // With sequential scans priced out, the planner takes the index if the query can use it.
+        await tx.exec('SET LOCAL enable_seqscan = off');
+        return tx.all<{ 'QUERY PLAN': string }>(`EXPLAIN ${postgresSearch('s.id', false)}`, 'csv:*', 10);
+      });
+      expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan on scripts_search/);
+    },
+  );
 });
 
 describeBackends('the script store', (open) => {
