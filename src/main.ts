@@ -20,12 +20,14 @@ import { startHttpServer } from './slack/http-server.js';
 import { describeStartFailure } from './slack/slack-app.js';
 import { checkSlackScopes } from './slack/slack-doctor.js';
 import { SlackModalOpener } from './slack/slack-modals.js';
+import { DataDirInUse, type DataDirLock, lockDataDir } from './storage/data-dir-lock.js';
 
 /** The composition root: config → services → rooms → start, and the reverse on a signal. */
 async function main(): Promise<void> {
   const config = readConfigOrExit();
   const scrub = createScrubber(config.secrets);
   const log = createLogger({ level: config.logLevel }, scrub);
+  const dataDirLock = await lockDataDirOrExit(config.dataDir);
   const services = await buildServices(config, log, scrub);
   const { db, queue, pool, threads, playground, edge, notifier, sandbox } = services;
   const { rooms, jobs, digests } = buildRooms(services);
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
     await sandbox.close();
     await services.registry.remove().catch(() => undefined);
     await db.close();
+    await dataDirLock.release();
     log.info('shutdown-finished');
     process.exit(0);
   };
@@ -186,6 +189,17 @@ function readConfigOrExit(): Readonly<Config> {
       process.exit(78);
     }
     throw error;
+  }
+}
+
+/** Before anything touches the data dir: a second process on it is refused with the reason. */
+async function lockDataDirOrExit(dataDir: string): Promise<DataDirLock> {
+  try {
+    return await lockDataDir(dataDir);
+  } catch (error) {
+    if (!(error instanceof DataDirInUse)) throw error;
+    process.stderr.write(`shipmate: ${error.message}\n`);
+    process.exit(1);
   }
 }
 
