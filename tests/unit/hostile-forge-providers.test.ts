@@ -129,7 +129,7 @@ describe('hostile input: a token is only sent to its own forge’s API host', ()
       got.push(String(req.headers.authorization ?? ''));
       res.end('{"values":[]}');
     }, 'localhost');
-    const origin = await listen((req, res) => {
+    const origin = await listen((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ values: [], next: `${other}/2.0/page2` }));
     });
