@@ -123,9 +123,9 @@ describeBackends('script search', (open, backend) => {
   });
 
   // A team's library grows; a search that rebuilds every script's document scans them all.
-  it.runIf(backend === 'postgres')(
-    'searches through the GIN index on PostgreSQL, paths split as on SQLite',
-    async () => {
+  // PostgreSQL only: SQLite searches through FTS5, which has no query plan to look at.
+  if (backend === 'postgres') {
+    it('searches through the GIN index on PostgreSQL, paths split as on SQLite', async () => {
       const db = await open();
       const { store, names } = newLibrary(db);
       await store.insert(script('signups', { body: 'cat fixtures/signups.csv\n' }), ALICE, undefined);
@@ -136,8 +136,8 @@ describeBackends('script search', (open, backend) => {
         return tx.all<{ 'QUERY PLAN': string }>(`EXPLAIN ${postgresSearch('s.id', false)}`, 'csv:*', 10);
       });
       expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan on scripts_search/);
-    },
-  );
+    });
+  }
 });
 
 describeBackends('the script store', (open) => {
