@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { isConnectionError } from '../storage/postgres-sql.js';
+import { isDatabaseUnavailable } from '../storage/sql.js';
 
 /**
  * The worker pool's view of the database being away (a PostgreSQL restart): one warn line
@@ -20,7 +20,7 @@ export class DatabaseOutage {
 
   /** True when `error` is the database being unreachable (logged once per outage); false for any other error. */
   noteFailure(error: unknown): boolean {
-    if (!isConnectionError(error)) return false;
+    if (!isDatabaseUnavailable(error)) return false;
     if (!this.down) {
       this.down = true;
       this.log.warn(
@@ -31,13 +31,12 @@ export class DatabaseOutage {
     return true;
   }
 
-  /** True when `error`, or an error it wraps, is the database being unreachable. */
+  /**
+   * True when `error`, or an error it wraps, is the database adapter's own report of the
+   * database being unreachable. Never by code or message alone: those can be anyone's words.
+   */
   causedBy(error: unknown): boolean {
-    for (let current = error, depth = 0; current && depth < 5; depth++) {
-      if (isConnectionError(current)) return true;
-      current = (current as { cause?: unknown }).cause;
-    }
-    return false;
+    return isDatabaseUnavailable(error);
   }
 
   noteSuccess(): void {

@@ -47,6 +47,9 @@ export function newProcessId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Outage requeues of one job in this process before its next outage counts as a failure. */
+const maxOutageRequeues = 5;
+
 /** How often a run waiting for another process's announcement looks at the row. */
 const announcePollMs = 100;
 
@@ -71,6 +74,8 @@ export class WorkerPool {
   private readonly lease: JobLease;
   private timers: NodeJS.Timeout[] = [];
   private unlisten: (() => void) | undefined;
+  /** Per job, how often the database went away under it here (see maxOutageRequeues). */
+  private readonly outageRequeues = new Map<string, number>();
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.owner = options.owner ?? newProcessId();
@@ -278,6 +283,7 @@ export class WorkerPool {
     } finally {
       this.status.takeAnnouncedText(job.id);
       this.status.forget(job.id);
+      if (!run.requeued) this.outageRequeues.delete(job.id);
       if (!run.lost && !run.requeued) await this.reportFinished(job.id);
     }
   }
@@ -407,7 +413,7 @@ export class WorkerPool {
       void this.status.safely(() => this.status.end(job, live, view, undefined, 'active'));
       return;
     }
-    if (this.outage.causedBy(error)) return this.requeueAfterOutage(job, error, run, log);
+    if (this.outage.causedBy(error) && (await this.requeueAfterOutage(job, error, run, log))) return;
     const failure = describeFailure(error, job.id);
     const stored = { code: failure.code, message: failure.message, referenceId: failure.referenceId };
     const failed = () => this.options.queue.fail(job.id, stored, this.lease.held());
@@ -423,17 +429,25 @@ export class WorkerPool {
    * The job goes back in line, its attempt refunded, once the database answers again, and any
    * process continues it (its session and workspace state are in the database).
    */
-  private async requeueAfterOutage(job: StoredJob, error: unknown, run: Run, log: Logger): Promise<void> {
+  private async requeueAfterOutage(job: StoredJob, error: unknown, run: Run, log: Logger): Promise<boolean> {
+    // A database that keeps going away under the same job: after a few rounds, a failure.
+    const rounds = (this.outageRequeues.get(job.id) ?? 0) + 1;
+    if (rounds > maxOutageRequeues) return false;
+    this.outageRequeues.set(job.id, rounds);
     this.outage.noteFailure(error);
     const requeued = await this.outage.persist(() =>
       this.options.queue.requeue(job.id, { refundAttempt: true, owner: this.owner }),
     );
-    if (!requeued) return this.leaseLost(run, log);
+    if (!requeued) {
+      this.leaseLost(run, log);
+      return true;
+    }
     run.requeued = true;
-    log.warn({ event: 'job-requeued-after-database-outage' }, 'job-requeued');
+    log.warn({ event: 'job-requeued-after-database-outage', rounds }, 'job-requeued');
     await this.status.safely(() =>
       this.status.update(job, { text: 'The database was away for a moment; continuing shortly.' }),
     );
+    return true;
   }
 
   private leaseLost(run: Run, log: Logger): void {

@@ -1,6 +1,13 @@
 import pg from 'pg';
 import type { Logger } from '../log.js';
-import { bindable, numberPlaceholders, type RunResult, type Sql, type SqlQueries } from './sql.js';
+import {
+  bindable,
+  markUnavailable,
+  numberPlaceholders,
+  type RunResult,
+  type Sql,
+  type SqlQueries,
+} from './sql.js';
 
 /** int8 (COUNT, BIGINT columns) and numeric (SUM of them) come back as numbers, like SQLite's. */
 const numberTypes = new Set([20, 1700]);
@@ -114,7 +121,7 @@ export class PostgresSql implements Sql {
         // The connection itself failed; the server rolls the transaction back. Drop the client.
         broken = rollback;
       });
-      throw error;
+      throw this.unreachable(error);
     } finally {
       client.off('error', onError);
       client.release(broken ?? lost);
@@ -147,9 +154,15 @@ export class PostgresSql implements Sql {
       this.reachable = true;
       return client;
     } catch (error) {
-      if (isConnectionError(error)) this.reachable = false;
-      throw error;
+      throw this.unreachable(error);
     }
+  }
+
+  /** A connection error from this adapter is marked as the database being away; others pass. */
+  private unreachable(error: unknown): unknown {
+    if (!isConnectionError(error)) return error;
+    this.reachable = false;
+    return markUnavailable(error);
   }
 
   private async query(
@@ -166,8 +179,7 @@ export class PostgresSql implements Sql {
       this.reachable = true;
       return result;
     } catch (error) {
-      if (isConnectionError(error)) this.reachable = false;
-      throw error;
+      throw this.unreachable(error);
     }
   }
 

@@ -83,3 +83,34 @@ export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
+
+/**
+ * Errors the database adapter itself raised because the server was unreachable, marked where
+ * they were caught. Only the mark counts: an error's code and message can come from anywhere
+ * (a model server's reply, a file name the sandbox chose), and an error that merely says
+ * "Connection terminated" must not pass for an outage, which would put its job back in line.
+ */
+const unavailableMark = Symbol('database-unavailable');
+
+export function markUnavailable<E>(error: E): E {
+  if (error === null || typeof error !== 'object' || unavailableMark in error) return error;
+  try {
+    Object.defineProperty(error, unavailableMark, { value: true, enumerable: false });
+  } catch {
+    // A frozen error stays unmarked: treated as any other failure.
+  }
+  return error;
+}
+
+/** True when the adapter marked `error` (or an error it wraps) as the database being away. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (
+    let current = error, depth = 0;
+    current !== null && typeof current === 'object' && depth < 5;
+    depth++
+  ) {
+    if ((current as Record<symbol, unknown>)[unavailableMark] === true) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -6,8 +6,11 @@ import type { JobHandlers, Notifier, Reply } from '../../src/jobs/ports.js';
 import { WorkerPool } from '../../src/jobs/worker-pool.js';
 import { createLogger } from '../../src/log.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
+import { PostgresSql } from '../../src/storage/postgres-sql.js';
+import { markUnavailable } from '../../src/storage/sql.js';
 import { waitFor } from '../support/app-process.js';
 import { type Backend, createDatabaseLocation, describeBackends } from '../support/backends.js';
+import { freePort } from '../support/postgres.js';
 
 /**
  * The queue's contract on both backends, as several shipmate processes sharing one database
@@ -401,12 +404,12 @@ describeBackends('the job queue', (open, backend) => {
   it('puts a job back in line when the database goes away under its handler, and answers once it is back', async () => {
     const { first: queue } = await twoProcesses();
     const bed = testBed();
+    const away = new PostgresSql(`postgres://postgres@127.0.0.1:${await freePort()}/gone`, bed.options.log);
     let calls = 0;
     const handlers = handlersThat(async () => {
       calls += 1;
-      // A store call inside the handler meets a PostgreSQL restart (the connection refused).
-      if (calls === 1)
-        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      // A store call inside the handler meets a PostgreSQL that is not there (connection refused).
+      if (calls === 1) await away.get('SELECT 1');
       return { reply: { markdown: 'the answer' } };
     });
     const pool = new WorkerPool({ ...bed.options, queue, backoffMs: 5, announceWaitMs: 0, pollMs: 20 });
@@ -420,6 +423,31 @@ describeBackends('the job queue', (open, backend) => {
     expect(bed.replies.map((reply) => reply.markdown)).toEqual(['the answer']);
     expect(await queue.get(job.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(bed.lines.some((line) => line.msg === 'job-failed')).toBe(false);
+    await away.close();
+  });
+
+  // A model server or a repository's file names choose their own words: an error that only
+  // says what a database outage says must fail the job once, not rerun it forever.
+  it('fails a job whose error merely looks like a database outage, once', async () => {
+    const { first: queue } = await twoProcesses();
+    const bed = testBed();
+    let calls = 0;
+    const handlers = handlersThat(async () => {
+      calls += 1;
+      const fromServer = Object.assign(new Error('400 Connection terminated unexpectedly'), {
+        code: '08006',
+        cause: Object.assign(new Error('getaddrinfo ENOTFOUND model.invalid'), { code: 'ENOTFOUND' }),
+      });
+      throw new Error('the model call failed: Connection terminated', { cause: fromServer });
+    });
+    const pool = new WorkerPool({ ...bed.options, queue, backoffMs: 5, announceWaitMs: 0, pollMs: 20 });
+    const job = await queue.enqueue(agentJob('16.0'));
+    await pool.start(handlers);
+    await waitFor(() => bed.finished.length === 1, 10_000, 'the job to finish');
+    await pool.drain(0);
+    expect(calls).toBe(1);
+    expect(await queue.get(job.id)).toMatchObject({ status: 'failed' });
+    expect(bed.lines.some((line) => line.event === 'job-requeued-after-database-outage')).toBe(false);
   });
 });
 
@@ -487,10 +515,11 @@ function failingAt(queue: JobQueue, methods: Array<keyof JobQueue>) {
         if (methods.includes(property as keyof JobQueue) && (pending[name] ?? 0) > 0) {
           pending[name] = (pending[name] ?? 0) - 1;
           failures[name] = (failures[name] ?? 0) + 1;
+          // What the PostgreSQL adapter throws when the server refuses the connection.
           const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
             code: 'ECONNREFUSED',
           });
-          return Promise.reject(refused);
+          return Promise.reject(markUnavailable(refused));
         }
         return value.apply(target, args);
       };
