@@ -168,7 +168,11 @@ function ackEventsOnceProcessed(
       log.warn({ retryNum: envelope.retry_num ?? 0 }, 'slack-event-not-acked');
       return;
     }
-    await envelope.ack();
+    // The socket may have closed meanwhile (Slack recycles connections): the envelope then
+    // comes again on the next one, and the (channel, ts) ledger answers it once.
+    await envelope.ack().catch((error: unknown) => {
+      log.warn({ err: error, retryNum: envelope.retry_num ?? 0 }, 'slack-event-ack-failed');
+    });
   });
 }
 
