@@ -1,4 +1,5 @@
-import { mkdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,12 +13,15 @@ interface Holder {
 export class DataDirInUse extends Error {
   constructor(
     readonly dataDir: string,
-    readonly holder: Holder,
+    readonly holder: Holder | undefined,
   ) {
+    const who = holder
+      ? `pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}`
+      : 'it is just starting';
     super(
-      `the data dir ${dataDir} is in use by another shipmate process (pid ${holder.pid} on ${holder.host}, ` +
-        `started ${holder.startedAt}). Mirrors, worktrees and the SQLite file belong to one process: give each ` +
-        'process its own SHIPMATE_DATA_DIR (several processes share PostgreSQL through DATABASE_URL, not a data dir).',
+      `the data dir ${dataDir} is in use by another shipmate process (${who}). Mirrors, worktrees and ` +
+        'the SQLite file belong to one process: give each process its own SHIPMATE_DATA_DIR (several ' +
+        'processes share PostgreSQL through DATABASE_URL, not a data dir).',
     );
   }
 }
@@ -26,51 +30,53 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
+/** flock's exit code when the lock is held (--conflict-exit-code); EX_TEMPFAIL. */
+const heldElsewhere = 75;
+
 /**
  * One process per data dir. Two processes on one dir would rebuild each other's worktrees
- * and race on the mirrors, so the second one is refused at start with a sentence saying why.
- * The lock is a file created exclusively (O_EXCL) and touched every `staleMs / 3`; it is taken
- * over when its holder is gone: on this host a pid that no longer runs (or this very pid, a
- * container restarted with the same one), on any host a file nobody touched for `staleMs`.
- * The data dir is host-only (the sandbox never sees it), so the file's content is ours.
+ * and race on the mirrors and the SQLite file, so the second is refused at start with a
+ * sentence saying why. The lock is the kernel's: flock(1) (util-linux) takes an exclusive
+ * flock(2) on `shipmate.lock` and holds it while `cat` reads this process's end of a pipe.
+ * When this process ends, however it ends (kill -9 included), the pipe closes, cat and flock
+ * exit and the kernel releases the lock: nothing goes stale, no pid or clock is trusted
+ * (man 1 flock, man 2 flock). The data dir is host-only; the sandbox never sees it.
  */
-export async function lockDataDir(
-  dataDir: string,
-  options: { staleMs?: number; now?: () => number } = {},
-): Promise<DataDirLock> {
-  const staleMs = options.staleMs ?? 30_000;
-  const now = options.now ?? Date.now;
+export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, 'shipmate.lock');
-  const me: Holder = { pid: process.pid, host: hostname(), startedAt: new Date(now()).toISOString() };
-  const mine = JSON.stringify(me);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await writeFile(file, mine, { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const held = await readHolder(file);
-      // A second round that still finds a live holder lost a race to another starting process.
-      if (attempt > 1 || !(await isStale(file, held, staleMs, now))) {
-        throw new DataDirInUse(dataDir, held ?? { pid: 0, host: 'unknown', startedAt: 'unknown' });
-      }
-      await unlink(file).catch(() => undefined);
-    }
-  }
-  const touch = setInterval(
-    () => {
-      const at = new Date(now());
-      utimes(file, at, at).catch(() => undefined);
-    },
-    Math.max(1_000, Math.floor(staleMs / 3)),
+  const child = spawn(
+    'flock',
+    ['--nonblock', '--conflict-exit-code', String(heldElsewhere), file, 'sh', '-c', 'echo locked; exec cat'],
+    // No secrets in a child's environment, ever: only a PATH to find flock, sh and cat.
+    { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
-  touch.unref();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const outcome = await new Promise<'locked' | number>((resolve, reject) => {
+    child.stdout.once('data', () => resolve('locked'));
+    child.once('exit', (code) => resolve(code ?? -1));
+    child.once('error', (error) =>
+      reject(new Error(`could not lock ${file}: flock (util-linux) did not start: ${error.message}`)),
+    );
+  });
+  if (outcome === heldElsewhere) throw new DataDirInUse(dataDir, await readHolder(file));
+  if (outcome !== 'locked')
+    throw new Error(`could not lock ${file}: flock exited ${outcome}: ${stderr.trim()}`);
+  const holder: Holder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  await writeFile(file, JSON.stringify(holder), { mode: 0o600 });
+  // Neither the child nor its pipes keep this process alive; they only live as long as it does.
+  child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    (stream as unknown as { unref?: () => void }).unref?.();
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     async release() {
-      clearInterval(touch);
-      const content = await readFile(file, 'utf8').catch(() => undefined);
-      if (content === mine) await unlink(file).catch(() => undefined);
+      child.stdin.end();
+      await exited;
     },
   };
 }
@@ -81,25 +87,6 @@ async function readHolder(file: string): Promise<Holder | undefined> {
     if (typeof parsed.pid !== 'number' || typeof parsed.host !== 'string') return undefined;
     return { pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? 'unknown') };
   } catch {
-    return undefined; // unreadable or half-written: judged by its age alone
-  }
-}
-
-async function isStale(file: string, held: Holder | undefined, staleMs: number, now: () => number) {
-  if (held && held.host === hostname() && (held.pid === process.pid || !isRunning(held.pid))) return true;
-  const touched = await stat(file).then(
-    (info) => info.mtimeMs,
-    () => 0,
-  );
-  return now() - touched > staleMs;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return undefined; // not written yet by a holder that is just starting
   }
 }

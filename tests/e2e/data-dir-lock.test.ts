@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { answerText, Harness } from '../support/harness.js';
 
@@ -27,15 +25,14 @@ describe('the data dir lock', () => {
     const asked = await h.ask('are you still there?');
     expect(answerText((await h.waitForAnswers(asked.ts))[0]!)).toContain('still here');
 
-    await first.crash(); // kill -9: the lock file stays behind
-    expect(existsSync(join(first.dataDir, 'shipmate.lock'))).toBe(true);
+    await first.crash(); // kill -9: no chance to clean up; the kernel drops the lock
     await h.launch();
     h.model.enqueue({ content: 'back again' });
     const again = await h.ask('and now?');
     expect(answerText((await h.waitForAnswers(again.ts))[0]!)).toContain('back again');
 
-    // A clean stop leaves no lock behind.
+    // After a clean stop the next start gets in too.
     await h.app.stop();
-    expect(existsSync(join(first.dataDir, 'shipmate.lock'))).toBe(false);
+    await h.launch();
   });
 });
