@@ -30,9 +30,6 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
-/** flock's exit code when the lock is held (--conflict-exit-code); EX_TEMPFAIL. */
-const heldElsewhere = 75;
-
 /**
  * One process per data dir. Two processes on one dir would rebuild each other's worktrees
  * and race on the mirrors and the SQLite file, so the second is refused at start with a
@@ -47,7 +44,9 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const file = join(dataDir, 'shipmate.lock');
   const child = spawn(
     'flock',
-    ['--nonblock', '--conflict-exit-code', String(heldElsewhere), file, 'sh', '-c', 'echo locked; exec cat'],
+    // Only -n: util-linux's and BusyBox's flock both take it, and both exit 1 without a word
+    // when the lock is held (a failure to open the file says why on stderr).
+    ['-n', file, 'sh', '-c', 'echo locked; exec cat'],
     // No secrets in a child's environment, ever: only a PATH to find flock, sh and cat.
     { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -57,12 +56,12 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   });
   const outcome = await new Promise<'locked' | number>((resolve, reject) => {
     child.stdout.once('data', () => resolve('locked'));
-    child.once('exit', (code) => resolve(code ?? -1));
+    child.once('close', (code) => resolve(code ?? -1)); // after stderr is read
     child.once('error', (error) =>
       reject(new Error(`could not lock ${file}: flock (util-linux) did not start: ${error.message}`)),
     );
   });
-  if (outcome === heldElsewhere) throw new DataDirInUse(dataDir, await readHolder(file));
+  if (outcome === 1 && stderr.trim() === '') throw new DataDirInUse(dataDir, await readHolder(file));
   if (outcome !== 'locked')
     throw new Error(`could not lock ${file}: flock exited ${outcome}: ${stderr.trim()}`);
   const holder: Holder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
