@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/app-process.js';
 import { postgresAdminUrl } from '../support/backends.js';
 import { Cluster } from '../support/cluster.js';
-import { ALICE, CHANNEL, Harness } from '../support/harness.js';
+import { Harness } from '../support/harness.js';
 import { createTestDatabase, type PostgresCluster, startPostgresCluster } from '../support/postgres.js';
 import { allMessagesText, type RecordedRequest, ScriptedModel } from '../support/scripted-model.js';
 
@@ -44,7 +44,7 @@ describePostgres('several processes on one PostgreSQL', () => {
         const text = `what does q${index} do?`;
         const { ts, deliveries } = await c.ask(text);
         // Slack retries when it did not see the ack in time; the retry may reach any process.
-        const retry = index % 4 === 0 ? await c.retry(ts, text, 1) : undefined;
+        const retry = index % 4 === 0 ? await c.retry(ts, 1) : undefined;
         return {
           ts,
           tag: `q${index}`,
@@ -148,7 +148,7 @@ describePostgres('several processes on one PostgreSQL', () => {
     server.resume();
     let status = 0;
     for (let retryNum = 1; status !== 200 && retryNum <= 30; retryNum++) {
-      status = (await c.retry(ts, text, retryNum)).status;
+      status = (await c.retry(ts, retryNum)).status;
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     expect(status).toBe(200);
@@ -171,19 +171,7 @@ describePostgres('several processes on one PostgreSQL', () => {
     server.resume();
     let status = 0;
     for (let retryNum = 1; status !== 200 && retryNum <= 10; retryNum++) {
-      status = (
-        await h.slack.deliverEvent(
-          {
-            type: 'app_mention',
-            user: ALICE,
-            text: `<@${h.slack.botUserId}> ${text}`,
-            ts,
-            channel: CHANNEL,
-            event_ts: ts,
-          },
-          { retryNum, retryReason: 'timeout' },
-        )
-      ).status;
+      status = (await h.slack.redeliverMention(ts, { retryNum, retryReason: 'timeout' })).status;
     }
     expect(status).toBe(200);
     const answers = await h.waitForAnswers(ts);
@@ -206,7 +194,7 @@ describePostgres('several processes on one PostgreSQL', () => {
       for (let retryNum = 1; !statuses.includes(200); retryNum++) {
         // Slack waits before a retry (a minute, then five); a second is enough here.
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        statuses = [(await c.retry(ts, text, retryNum)).status];
+        statuses = [(await c.retry(ts, retryNum)).status];
         if (retryNum > 60) {
           const recent = c.live.map((app) => app.stderr.slice(-1500));
           throw new Error(`q${index} was never acknowledged (${statuses}); ${JSON.stringify(recent)}`);

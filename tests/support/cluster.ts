@@ -108,18 +108,8 @@ export class Cluster {
   }
 
   /** A Slack retry of the app_mention for `ts` (same message, delivered again). */
-  retry(ts: string, text: string, retryNum: number) {
-    return this.slack.deliverEvent(
-      {
-        type: 'app_mention',
-        user: ALICE,
-        text: `<@${this.slack.botUserId}> ${text}`,
-        ts,
-        channel: CHANNEL,
-        event_ts: ts,
-      },
-      { retryNum, retryReason: 'http_timeout' },
-    );
+  retry(ts: string, retryNum: number) {
+    return this.slack.redeliverMention(ts, { retryNum, retryReason: 'http_timeout' }, CHANNEL);
   }
 
   answers(threadTs: string): EmulatedMessage[] {

@@ -630,6 +630,22 @@ export class SlackEmulator {
     return { ts: message.ts, deliveries };
   }
 
+  /**
+   * Slack delivering the `app_mention` of message `ts` again, as it does when the app did not
+   * ack it in time, with the retry headers (HTTP) or envelope fields (Socket Mode) it sets
+   * (https://docs.slack.dev/apis/events-api/#retries).
+   */
+  redeliverMention(
+    ts: string,
+    retry: { retryNum: number; retryReason: string },
+    channel = this.defaultChannel,
+  ): Promise<DeliveryResult> {
+    const message = this.findMessage(channel, ts);
+    if (!message) throw new Error(`no message ${ts} in ${channel} to deliver again`);
+    const event = this.messageEvent(channel, message, 'channel');
+    return this.deliverEvent({ ...event, type: 'app_mention', channel_type: undefined }, retry);
+  }
+
   /** A user posts in a channel or thread without mentioning the bot. */
   async postMessage(input: {
     user: string;
