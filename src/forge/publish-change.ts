@@ -3,7 +3,7 @@ import { ProviderError } from '../errors.js';
 import type { ThreadHistory } from '../jobs/ports.js';
 import type { WorkspaceProvider } from '../jobs/tools.js';
 import type { Scrubber } from '../scrub-secrets.js';
-import { runHostGit } from '../workspace/host-git.js';
+import { hasObject, runHostGit } from '../workspace/host-git.js';
 import type { Workspace } from '../workspace/types.js';
 import type { ChangeRecord, ChangeStore } from './change-store.js';
 import { forgeNames, forgeOf } from './forge-of.js';
@@ -165,21 +165,13 @@ async function stagedHere(
   staged: NonNullable<ChangeRecord['staged']>,
   repo: ResolvedRepo,
 ): Promise<NonNullable<ChangeRecord['staged']>> {
-  const present = await runHostGit([
-    '--git-dir',
-    workspace.hostRepo,
-    'cat-file',
-    '-e',
-    `${staged.tree}^{tree}`,
-  ]).then(
-    () => true,
-    () => false,
-  );
-  if (present) return staged;
-  const again =
-    workspace.head() === staged.parent
-      ? await workspace.stage(importPolicy(repo, deps.config.limits.maxFileBytes)).catch(() => undefined)
-      : undefined;
+  // A branch that moved is commitPending's to explain; a tree here is the one to commit.
+  if (workspace.head() !== staged.parent || (await hasObject(workspace.hostRepo, staged.tree, 'tree'))) {
+    return staged;
+  }
+  const again = await workspace
+    .stage(importPolicy(repo, deps.config.limits.maxFileBytes))
+    .catch(() => undefined);
   if (again && again.parent === staged.parent && again.tree === staged.tree) return again;
   throw new ProviderError('change-stale', 'the restored checkout is not the reviewed change', {
     userMessage:

@@ -75,6 +75,14 @@ export function runHostGit(args: string[], options: HostGitOptions = {}): Promis
   return runHostGitRaw(args, options).then((out) => out.toString('utf8'));
 }
 
+/** True when `gitDir` (a host-owned repository) has object `sha` of `type` (its alternates count). */
+export function hasObject(gitDir: string, sha: string, type: 'commit' | 'tree'): Promise<boolean> {
+  return runHostGit(['--git-dir', gitDir, 'cat-file', '-e', `${sha}^{${type}}`]).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Past this much output (on either stream) git is stopped: no host-owned repository answers with more. */
 const maxOutputBytes = 256 * 1024 * 1024;
 

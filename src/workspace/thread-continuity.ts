@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describeError, WorkspaceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { measureDiskUsage } from './disk-usage.js';
-import { runHostGit } from './host-git.js';
+import { hasObject, runHostGit } from './host-git.js';
 import type { RepoMirrors } from './repo-mirror.js';
 import type { SandboxRunner } from './sandbox-runner.js';
 import { type ExportedChange, type ThreadPaths, threadObjectStores } from './sandbox-workspace.js';
@@ -175,7 +175,7 @@ async function layOutSavedThread(input: {
   const mirror = input.mirrors.mirrorPath(input.repo.name);
   await runHostGit(['check-ref-format', '--branch', record.branch]);
   // A base pushed since this process last fetched is not in its mirror yet.
-  if (!(await hasCommit(mirror, saved.baseCommit))) await input.mirrors.refresh(input.repo);
+  if (!(await hasObject(mirror, saved.baseCommit, 'commit'))) await input.mirrors.refresh(input.repo);
   await initHostRepo(record, mirror);
   await importThreadCommits({
     hostRepo: record.hostRepo,
@@ -231,13 +231,6 @@ async function keepUnrestoredState(dataDir: string, saved: StoredThreadState, ke
   };
   await writeFile(file, JSON.stringify(note), { mode: 0o600 });
   return file;
-}
-
-async function hasCommit(gitDir: string, sha: string): Promise<boolean> {
-  return runHostGit(['--git-dir', gitDir, 'cat-file', '-e', `${sha}^{commit}`]).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**
