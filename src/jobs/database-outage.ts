@@ -31,14 +31,6 @@ export class DatabaseOutage {
     return true;
   }
 
-  /**
-   * True when `error`, or an error it wraps, is the database adapter's own report of the
-   * database being unreachable. Never by code or message alone: those can be anyone's words.
-   */
-  causedBy(error: unknown): boolean {
-    return isDatabaseUnavailable(error);
-  }
-
   noteSuccess(): void {
     if (!this.down) return;
     this.down = false;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AppError, CancelledError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isDatabaseUnavailable } from '../storage/sql.js';
 import { ClaimLoop } from './claim-loop.js';
 import { DatabaseOutage } from './database-outage.js';
 import { describeFailure } from './job-buttons.js';
@@ -413,7 +414,7 @@ export class WorkerPool {
       void this.status.safely(() => this.status.end(job, live, view, undefined, 'active'));
       return;
     }
-    if (this.outage.causedBy(error) && (await this.requeueAfterOutage(job, error, run, log))) return;
+    if (isDatabaseUnavailable(error) && (await this.requeueAfterOutage(job, error, run, log))) return;
     const failure = describeFailure(error, job.id);
     const stored = { code: failure.code, message: failure.message, referenceId: failure.referenceId };
     const failed = () => this.options.queue.fail(job.id, stored, this.lease.held());

@@ -112,16 +112,18 @@ export class PostgresSql implements Sql {
     };
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      // Through query(), like every statement: a connection error is marked there, and
+      // whatever else `fn` throws passes unmarked, whatever its words.
+      await this.query(client, 'BEGIN', [], { raw: true });
       const value = await fn(tx);
-      await client.query('COMMIT');
+      await this.query(client, 'COMMIT', [], { raw: true });
       return value;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollback: Error) => {
         // The connection itself failed; the server rolls the transaction back. Drop the client.
         broken = rollback;
       });
-      throw this.unreachable(error);
+      throw error;
     } finally {
       client.off('error', onError);
       client.release(broken ?? lost);
