@@ -50,6 +50,8 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
     // No secrets in a child's environment, ever: only a PATH to find flock, sh and cat.
     { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  // Listened for from the start: the child may end while this process still writes the holder.
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -71,7 +73,6 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   for (const stream of [child.stdin, child.stdout, child.stderr]) {
     (stream as unknown as { unref?: () => void }).unref?.();
   }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     async release() {
       child.stdin.end();
